@@ -1,0 +1,124 @@
+# One non-recursive Makefile for the whole platform.
+#
+#   make            build the shared library, every service, the local broker and the tests
+#   make run        install what is missing, build, start the local stack (deploy/local/run.sh)
+#   make test       install what is missing, build, run unit and integration tests (tests/run.sh)
+#   make SAN=1 ...  the same with AddressSanitizer and UBSan, built into build/san/
+#   make format / format-check   clang-format 14 with the committed .clang-format
+#   make clean / clean-data
+#
+# Layout it relies on, so that adding a file needs no edit here:
+#   shared/*.c                      -> build/<v>/libshared.a
+#   services/<name>/*.c             -> build/<v>/bin/<name>
+#   services/<name>/migrations/*.sql embedded into that binary (shared/db.h: struct db_migration)
+#   deploy/local/kafka_broker.c     -> build/<v>/bin/kafka-broker
+#   tests/unit/test_*.c             -> build/<v>/tests/unit/test_*
+#   tests/integration/test_*.c      -> build/<v>/tests/integration/test_*  (with tests/lib/*.c)
+#   tests/fixtures/*.c              -> build/<v>/tests/fixtures/*           (helper programs)
+
+# Prerequisites below use $$(wildcard services/$$*/...) to find each service's own files.
+.SECONDEXPANSION:
+
+VARIANT := $(if $(SAN),san,dev)
+B := build/$(VARIANT)
+
+CC ?= cc
+PKGS := rdkafka libpq jansson libmicrohttpd libcurl
+TEST_PKGS := cmocka
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wpointer-arith -Wcast-qual -Wundef -Wnull-dereference
+CFLAGS_BASE := -std=c11 -D_DEFAULT_SOURCE -g -O2 $(WARN) -Ishared
+ifdef SAN
+CFLAGS_BASE += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_BASE := -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LIBS = $(shell pkg-config --libs $(TEST_PKGS))
+
+ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS_BASE) $(LDFLAGS)
+
+SHARED_SRC := $(wildcard shared/*.c)
+SHARED_OBJ := $(SHARED_SRC:%.c=$(B)/obj/%.o)
+LIBSHARED := $(B)/libshared.a
+
+SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
+SERVICE_BINS := $(SERVICES:%=$(B)/bin/%)
+
+BROKER := $(B)/bin/kafka-broker
+
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:%.c=$(B)/%)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(INTEG_SRC:%.c=$(B)/%)
+FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
+FIXTURE_BINS := $(FIXTURE_SRC:%.c=$(B)/%)
+
+.PHONY: all services tests deps run test clean clean-data format format-check
+all: services $(BROKER) tests
+services: $(SERVICE_BINS)
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS)
+
+# ---- objects -------------------------------------------------------------------------------
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(TEST_CFLAGS) -Itests/lib) -MMD -MP -c $< -o $@
+
+$(LIBSHARED): $(SHARED_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# ---- services: services/<name>/*.c plus its embedded migrations ---------------------------
+# Each service gets build/<v>/gen/<name>_migrations.c defining `<name>_migrations[]`.
+$(B)/gen/%_migrations.c: deploy/embed_migrations.sh $$(wildcard services/%/migrations/*.sql)
+	@mkdir -p $(@D)
+	sh deploy/embed_migrations.sh $* services/$*/migrations > $@.tmp && mv $@.tmp $@
+
+$(B)/bin/%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard services/$$*/*.c)) $(B)/obj/gen/%_migrations.o $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BROKER): $(B)/obj/deploy/local/kafka_broker.o $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# ---- tests -----------------------------------------------------------------------------------
+$(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIB_OBJ) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
+# ---- the two commands ------------------------------------------------------------------------
+deps:
+	@sh deploy/local/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(B)/bin sh deploy/local/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh tests/run.sh
+
+clean:
+	rm -rf build
+
+clean-data:
+	sh deploy/local/run.sh --clean-data
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find shared services deploy tests -name '*.[ch]')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

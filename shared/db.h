@@ -1,0 +1,87 @@
+/*
+ * db: PostgreSQL access for the services (libpq): connect with retry and backoff,
+ * parameterised statements only, transactions, and the migration runner with which each
+ * service creates and upgrades its own schema at start.
+ *
+ * There is deliberately no function that takes SQL plus values to splice: values always travel
+ * as parameters ($1, $2, ...) through PQexecParams. A struct db is one connection and is not
+ * thread-safe; a service gives each thread that needs the database its own.
+ *
+ * A broken connection (server restarted, network cut) is detected on the next statement:
+ * db_exec fails with the reason and marks the connection broken; db_ensure() reconnects with
+ * the same backoff as db_connect. Callers retry their whole unit of work after reconnecting.
+ */
+#ifndef SHARED_DB_H
+#define SHARED_DB_H
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+
+/*
+ * Connects to `url` (a libpq URI or key=value string), retrying with exponential backoff
+ * (100 ms doubling to 5 s) until it succeeds or `timeout_ms` passes; `*stop` (may be NULL) is
+ * checked between attempts so a SIGTERM during start-up is honoured. Returns NULL with the
+ * last reason in err. Caller frees with db_free.
+ */
+struct db *db_connect(const char *url, int timeout_ms, const volatile sig_atomic_t *stop, char *err,
+		      size_t errlen);
+
+/* Closes and frees. NULL is accepted. */
+void db_free(struct db *db);
+
+/* The raw connection, for what this module does not wrap (COPY). Borrowed. */
+PGconn *db_conn(struct db *db);
+
+/*
+ * Runs one parameterised statement. `params` has nparams NUL-terminated text values (an
+ * element may be NULL for SQL NULL). Returns the result (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK), which the caller clears with PQclear, or NULL with the server's message
+ * in err (and the connection marked broken if it was lost).
+ */
+PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+		  char *err, size_t errlen);
+
+/* db_exec for statements whose result is not needed. Returns 0 or -1 with err. */
+int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char *err,
+	   size_t errlen);
+
+/* BEGIN / COMMIT / ROLLBACK. Return 0 or -1 with err. db_rollback never fails loudly: it is
+ * the clean-up path. */
+int db_begin(struct db *db, char *err, size_t errlen);
+int db_commit(struct db *db, char *err, size_t errlen);
+void db_rollback(struct db *db);
+
+/* True when the connection is up (a cheap status check, no round trip). */
+bool db_ok(struct db *db);
+
+/* Reconnects if the connection is broken, with db_connect's backoff up to timeout_ms.
+ * Returns 0 when connected. */
+int db_ensure(struct db *db, int timeout_ms, const volatile sig_atomic_t *stop, char *err,
+	      size_t errlen);
+
+/* True when a PostgreSQL server answers at `url` (PQping; thread-safe, no session). */
+bool db_reachable(const char *url, char *why, size_t whylen);
+
+/* One numbered migration: versions strictly increase; `sql` may hold several statements. */
+struct db_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/*
+ * Brings `schema` up to date: creates the schema and its schema_migrations table if needed,
+ * then applies, each in its own transaction, every migration whose version is not recorded
+ * yet, recording it. Holds an advisory lock on the schema name meanwhile so that replicas
+ * starting together apply each migration once. Running it again changes nothing. The SQL runs
+ * with search_path set to the schema. Returns the number applied, or -1 with err naming the
+ * failing migration.
+ */
+int db_migrate(struct db *db, const char *schema, const struct db_migration *migrations,
+	       size_t n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * message: the message.v1 record, one citizen's post or comment as the collector normalised
+ * it, carried on the topic messages.raw (key: the message id) and embedded in the records of
+ * later stages. The JSON shape is documented in shared/schemas/message.v1.md; this module is its
+ * one encoder and its one decoder/validator.
+ *
+ * A struct message holds owned copies of its strings (message_clear frees them), so it can
+ * outlive the JSON it came from.
+ */
+#ifndef SHARED_MESSAGE_H
+#define SHARED_MESSAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fields.h"
+
+#define MESSAGE_SCHEMA "message.v1"
+#define MESSAGE_MAX_TEXT_CHARS 20000  /* longer posts are rejected, not truncated */
+#define MESSAGE_MAX_ID_CHARS 256
+#define MESSAGE_MAX_NAME_CHARS 256
+#define MESSAGE_MAX_LIST 64           /* links, mentions */
+
+struct message {
+	char *id;            /* stable id assigned by the collector, unique per (source, external_id) */
+	char *source;        /* feed that delivered it: "vk", "telegram", "rss", "open311", "http", ... */
+	char *external_id;   /* the id in the source system */
+	char *kind;          /* "post", "comment", "report" or NULL */
+	char *text;          /* plain text, normalised */
+	int64_t posted_at;   /* ms since epoch, UTC: when the citizen wrote it */
+	int64_t received_at; /* ms since epoch, UTC: when the collector accepted it */
+	char *url;           /* link to the original, or NULL */
+	char *author_id;     /* personal data: masked in logs (log_mask); may be NULL */
+	char *author_name;
+	char *community_id;  /* the page, group or channel it was posted in; may be NULL */
+	char *community_name;
+	char *address;       /* free-text address given by the source, or NULL */
+	bool has_coords;
+	double lat, lon;
+	json_t *links;       /* array of strings, or NULL; owned reference */
+	json_t *mentions;    /* array of strings, or NULL; owned reference */
+	json_t *thread;      /* object of scalar values identifying where to reply in the source
+				(e.g. {"owner_id":"-1","post_id":"5"}), or NULL; owned reference */
+};
+
+/*
+ * Validates and decodes a message.v1 object into m (which must be zeroed or cleared). On error
+ * returns -1, fills e naming the first offending field, and leaves m cleared.
+ */
+int message_decode(const json_t *obj, struct message *m, struct field_error *e);
+
+/* Same from raw bytes (a Kafka record): invalid JSON is reported with field "" and the parser's
+ * line/column. */
+int message_decode_bytes(const void *data, size_t len, struct message *m, struct field_error *e);
+
+/* Encodes m as a new message.v1 object (caller owns the reference). Absent optional fields are
+ * omitted. */
+json_t *message_encode(const struct message *m);
+
+/* Frees m's strings and references and zeroes it. */
+void message_clear(struct message *m);
+
+#endif
