@@ -1,0 +1,158 @@
+#!/bin/sh
+# `make run`: the whole system on this machine, on loopback, until Ctrl-C.
+#
+# Starts a PostgreSQL cluster under var/pg (kept between runs), the local Kafka broker
+# (3 brokers, the platform's topics), every service whose binary is built, waits until each
+# /readyz is green, feeds the demo stream when the collector exists, prints where to look, and
+# on Ctrl-C (or SIGTERM) stops the services (they drain), the broker and PostgreSQL.
+#
+#   run.sh                start (BIN = directory of the built binaries, default build/dev/bin)
+#   run.sh --clean-data   delete var/ (the database and logs) when nothing is running
+#
+# Environment: VAR_DIR (default var), PG_PORT (default 54320), HTTP_BASE_PORT (default 8080:
+# service i listens on HTTP_BASE_PORT+i), KAFKA_PARTITIONS (default 6), RUN_FOR (seconds; stop
+# by itself after that, for scripted checks).
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${BIN:-build/dev/bin}
+VAR_DIR=${VAR_DIR:-var}
+PG_PORT=${PG_PORT:-54320}
+HTTP_BASE_PORT=${HTTP_BASE_PORT:-8080}
+KAFKA_PARTITIONS=${KAFKA_PARTITIONS:-6}
+
+# The platform's topics: each stage's output, and a dead-letter topic for each consumed one.
+TOPICS="messages.raw messages.classified incidents.events"
+DLQ_TOPICS="messages.raw.dlq messages.classified.dlq incidents.events.dlq"
+# Services in pipeline order; those not built yet are skipped.
+SERVICES="collector classifier assigner notifier"
+
+if [ "${1:-}" = "--clean-data" ]; then
+	if [ -e "$VAR_DIR/run.pid" ] && kill -0 "$(cat "$VAR_DIR/run.pid")" 2>/dev/null; then
+		echo "run: the stack is running (pid $(cat "$VAR_DIR/run.pid")); stop it first" >&2
+		exit 1
+	fi
+	real=$(readlink "$VAR_DIR/pg" 2>/dev/null || true)
+	[ -n "$real" ] && rm -rf "$real"
+	rm -rf "$VAR_DIR"
+	echo "run: deleted $VAR_DIR/"
+	exit 0
+fi
+
+mkdir -p "$VAR_DIR/log"
+VAR_DIR=$(cd "$VAR_DIR" && pwd)
+if [ -e "$VAR_DIR/run.pid" ] && kill -0 "$(cat "$VAR_DIR/run.pid")" 2>/dev/null; then
+	echo "run: already running (pid $(cat "$VAR_DIR/run.pid"))" >&2
+	exit 1
+fi
+echo $$ >"$VAR_DIR/run.pid"
+rm -f "$VAR_DIR/ready"
+
+say() { printf 'run: %s\n' "$*"; }
+PIDS=""
+NAMED_PIDS=""
+BROKER_PID=""
+PG_STARTED=""
+STOPPING=""
+
+stop_all() {
+	[ -n "$STOPPING" ] && return
+	STOPPING=1
+	say "stopping"
+	for pid in $PIDS; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in $PIDS; do wait "$pid" 2>/dev/null; done
+	[ -n "$BROKER_PID" ] && kill -TERM "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+	[ -n "$PG_STARTED" ] && sh deploy/local/pg.sh stop "$VAR_DIR/pg"
+	rm -f "$VAR_DIR/run.pid" "$VAR_DIR/ready"
+	say "stopped; data kept in $VAR_DIR/ (make clean-data wipes it)"
+}
+trap 'stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+fail() {
+	say "$*" >&2
+	exit 1
+}
+
+# ---- PostgreSQL -----------------------------------------------------------------------------
+sh deploy/local/pg.sh start "$VAR_DIR/pg" "$PG_PORT" ||
+	fail "PostgreSQL did not start on 127.0.0.1:$PG_PORT (in use? set PG_PORT)"
+PG_STARTED=1
+DATABASE_URL=$(sh deploy/local/pg.sh url "$PG_PORT")
+
+# ---- Kafka ----------------------------------------------------------------------------------
+set --
+for t in $TOPICS $DLQ_TOPICS; do set -- "$@" --topic "$t"; done
+rm -f "$VAR_DIR/kafka.bootstrap"
+"$BIN/kafka-broker" --brokers 3 --partitions "$KAFKA_PARTITIONS" \
+	--bootstrap-file "$VAR_DIR/kafka.bootstrap" "$@" >"$VAR_DIR/log/kafka-broker.log" 2>&1 &
+BROKER_PID=$!
+i=0
+while [ ! -s "$VAR_DIR/kafka.bootstrap" ]; do
+	kill -0 "$BROKER_PID" 2>/dev/null || fail "the Kafka broker exited: see $VAR_DIR/log/kafka-broker.log"
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the Kafka broker did not report its address"
+	sleep 0.1
+done
+KAFKA_BROKERS=$(cat "$VAR_DIR/kafka.bootstrap")
+
+# ---- services -------------------------------------------------------------------------------
+port=$HTTP_BASE_PORT
+STARTED=""
+for svc in $SERVICES; do
+	port=$((port + 1))
+	[ -x "$BIN/$svc" ] || continue
+	KAFKA_BROKERS="$KAFKA_BROKERS" KAFKA_OPTIONS="fetch.wait.max.ms=10" \
+		DATABASE_URL="$DATABASE_URL" HTTP_ADDR=127.0.0.1 HTTP_PORT=$port \
+		"$BIN/$svc" >>"$VAR_DIR/log/$svc.log" 2>&1 &
+	PIDS="$PIDS $!"
+	NAMED_PIDS="$NAMED_PIDS $svc:$!"
+	STARTED="$STARTED $svc:$port"
+done
+
+for entry in $STARTED; do
+	svc=${entry%%:*} port=${entry##*:}
+	i=0
+	until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "$svc is not ready after 30 s: see $VAR_DIR/log/$svc.log"
+		sleep 0.1
+	done
+done
+
+# ---- where to look --------------------------------------------------------------------------
+echo
+say "the local stack is up"
+echo "  PostgreSQL   $DATABASE_URL"
+echo "               psql '$DATABASE_URL'"
+echo "  Kafka        $KAFKA_BROKERS (3 brokers, $KAFKA_PARTITIONS partitions per topic)"
+echo "  topics       $TOPICS"
+echo "  dead letters $DLQ_TOPICS"
+echo "               kcat -b $KAFKA_BROKERS -L"
+echo "               kcat -b $KAFKA_BROKERS -C -t messages.raw -o beginning"
+if [ -z "$STARTED" ]; then
+	echo "  services     none built yet (services/<name>/main.c)"
+fi
+for entry in $STARTED; do
+	svc=${entry%%:*} port=${entry##*:}
+	printf '  %-12s http://127.0.0.1:%s/  (/healthz /readyz /metrics)  log: %s\n' \
+		"$svc" "$port" "$VAR_DIR/log/$svc.log"
+done
+echo "  logs         $VAR_DIR/log/"
+echo
+# The ready file lists "service port" per line: scripts (and tests) wait for it.
+for entry in $STARTED; do echo "${entry%%:*} ${entry##*:}"; done >"$VAR_DIR/ready"
+say "Ctrl-C stops everything"
+
+# Wait until a signal arrives or a service dies; a dead service stops the whole stack, loudly.
+elapsed=0
+while :; do
+	for entry in $NAMED_PIDS kafka-broker:$BROKER_PID; do
+		kill -0 "${entry##*:}" 2>/dev/null ||
+			fail "${entry%%:*} exited unexpectedly: see $VAR_DIR/log/${entry%%:*}.log"
+	done
+	sleep 1
+	elapsed=$((elapsed + 1))
+	if [ -n "${RUN_FOR:-}" ] && [ "$elapsed" -ge "$RUN_FOR" ]; then
+		exit 0
+	fi
+done
