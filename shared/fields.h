@@ -22,7 +22,9 @@ struct field_error {
 	char message[160];  /* what is wrong, in English, for the JSON error body */
 };
 
-/* Fills e with the field and a printf-formatted message. Returns -1 (for `return` chaining). */
+/* Fills e with the field and a printf-formatted message. Returns -1 (for `return` chaining).
+ * Both are truncated to fit and then to valid UTF-8, so they can go into a JSON body as they
+ * are. e and field may be NULL. */
 int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -37,6 +39,9 @@ long utf8_invalid_at(const char *s, size_t len);
 size_t utf8_length(const char *s, size_t len);
 
 /*
+ * In all the readers below, a member whose value is JSON null counts as absent, and obj that
+ * is not an object has no members.
+ *
  * Reads obj[name] as a string into *out (borrowed from obj). Absent or null: error when
  * required, else *out = NULL and 0. Errors: not a string, empty (when required), invalid UTF-8
  * or NUL, longer than max_chars code points (0: no limit). `path` is the prefix for the field
@@ -62,8 +67,9 @@ int field_integer(const json_t *obj, const char *path, const char *name, bool re
 int field_object(const json_t *obj, const char *path, const char *name, bool required,
 		 const json_t **out, struct field_error *e);
 
-/* Checks obj[name] is absent or an array of at most max_items strings, each valid as in
- * field_string with max_chars. *out is borrowed (NULL when absent). */
+/* Checks obj[name] is absent (or null) or an array of at most max_items strings (0: no limit),
+ * each valid as a required field_string with max_chars (so not empty); an item's error names
+ * it as "links[2]". *out is borrowed (NULL when absent). */
 int field_string_array(const json_t *obj, const char *path, const char *name, size_t max_items,
 		       size_t max_chars, const json_t **out, struct field_error *e);
 

@@ -1,0 +1,275 @@
+/*
+ * fields: typed reads of untrusted JSON whose errors name the field (see fields.h).
+ *
+ * Error messages are fixed English phrases ("is required", "must be a string", ...) so that
+ * callers and tests can rely on them; values from the input are never copied into a message,
+ * only lengths, offsets and limits.
+ */
+#include "fields.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+/*
+ * Cuts s (a NUL-terminated buffer) at its first invalid UTF-8 sequence, so that a message
+ * truncated by snprintf in the middle of a character, or a parser's excerpt of bad input, can
+ * still be put into a JSON error body.
+ */
+static void utf8_truncate(char *s)
+{
+	long bad = utf8_invalid_at(s, strlen(s));
+	if (bad >= 0)
+		s[bad] = '\0';
+}
+
+int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
+{
+	if (!e)
+		return -1;
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	utf8_truncate(e->field);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	utf8_truncate(e->message);
+	return -1;
+}
+
+static bool is_cont(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+/*
+ * Well-formed sequences, as in the Unicode standard's table 3-7: the second byte's range
+ * depends on the first byte, which is what excludes overlong forms (C0, C1, E0 80..9F,
+ * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF).
+ */
+long utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = u[i];
+		size_t n;
+		unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+		if (c == 0)
+			return (long)i;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 2;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 3;
+			if (c == 0xE0)
+				lo = 0xA0;
+			else if (c == 0xED)
+				hi = 0x9F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 4;
+			if (c == 0xF0)
+				lo = 0x90;
+			else if (c == 0xF4)
+				hi = 0x8F;
+		} else {
+			return (long)i;
+		}
+		if (len - i < n || u[i + 1] < lo || u[i + 1] > hi)
+			return (long)i;
+		for (size_t k = 2; k < n; k++)
+			if (!is_cont(u[i + k]))
+				return (long)i;
+		i += n;
+	}
+	return -1;
+}
+
+size_t utf8_length(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (!is_cont(u[i]))
+			n++;
+	return n;
+}
+
+/* Joins prefix and name into "prefix.name", or "name" when prefix is empty. */
+static void join_path(char out[96], const char *path, const char *name)
+{
+	if (path && *path)
+		snprintf(out, 96, "%s.%s", path, name);
+	else
+		snprintf(out, 96, "%s", name);
+}
+
+/* obj[name], with JSON null taken as absent. */
+static const json_t *get_member(const json_t *obj, const char *name)
+{
+	const json_t *v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
+	return json_is_null(v) ? NULL : v;
+}
+
+/* Validates one string value; `field` is its full path. */
+static int check_string(const json_t *v, const char *field, bool nonempty, size_t max_chars,
+                        struct field_error *e)
+{
+	if (!json_is_string(v))
+		return field_fail(e, field, "must be a string");
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (nonempty && len == 0)
+		return field_fail(e, field, "must not be empty");
+	long bad = utf8_invalid_at(s, len);
+	if (bad >= 0) {
+		if (s[bad] == '\0')
+			return field_fail(e, field, "must not contain NUL characters");
+		return field_fail(e, field, "must be valid UTF-8 (invalid byte at offset %ld)",
+		                  bad);
+	}
+	if (max_chars) {
+		size_t chars = utf8_length(s, len);
+		if (chars > max_chars)
+			return field_fail(e, field, "must be at most %zu characters, got %zu",
+			                  max_chars, chars);
+	}
+	return 0;
+}
+
+int field_string(const json_t *obj, const char *path, const char *name, bool required,
+                 size_t max_chars, const char **out, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	*out = NULL;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return required ? field_fail(e, field, "is required") : 0;
+	if (check_string(v, field, required, max_chars, e) < 0)
+		return -1;
+	*out = json_string_value(v);
+	return 0;
+}
+
+int field_time(const json_t *obj, const char *path, const char *name, bool required, int64_t *ms,
+               bool *present, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	if (present)
+		*present = false;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return required ? field_fail(e, field, "is required") : 0;
+	if (!json_is_string(v))
+		return field_fail(e, field, "must be a string");
+	/* A NUL inside would let rfc3339_parse see only a valid prefix. */
+	if (strlen(json_string_value(v)) != json_string_length(v) ||
+	    rfc3339_parse(json_string_value(v), ms) < 0)
+		return field_fail(e, field,
+		                  "must be an RFC 3339 time such as 2026-11-28T03:15:00Z");
+	if (present)
+		*present = true;
+	return 0;
+}
+
+int field_number(const json_t *obj, const char *path, const char *name, bool required, double min,
+                 double max, double *out, bool *present, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	if (present)
+		*present = false;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return required ? field_fail(e, field, "is required") : 0;
+	if (!json_is_number(v))
+		return field_fail(e, field, "must be a number");
+	double d = json_number_value(v);
+	/* Written so that NaN (possible in values built in code) fails too. */
+	if (!(d >= min && d <= max))
+		return field_fail(e, field, "must be between %g and %g", min, max);
+	*out = d;
+	if (present)
+		*present = true;
+	return 0;
+}
+
+int field_integer(const json_t *obj, const char *path, const char *name, bool required, int64_t min,
+                  int64_t max, int64_t *out, bool *present, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	if (present)
+		*present = false;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return required ? field_fail(e, field, "is required") : 0;
+	if (!json_is_integer(v))
+		return field_fail(e, field, "must be an integer");
+	int64_t i = json_integer_value(v);
+	if (i < min || i > max)
+		return field_fail(e, field, "must be between %" PRId64 " and %" PRId64, min, max);
+	*out = i;
+	if (present)
+		*present = true;
+	return 0;
+}
+
+int field_object(const json_t *obj, const char *path, const char *name, bool required,
+                 const json_t **out, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	*out = NULL;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return required ? field_fail(e, field, "is required") : 0;
+	if (!json_is_object(v))
+		return field_fail(e, field, "must be an object");
+	*out = v;
+	return 0;
+}
+
+int field_string_array(const json_t *obj, const char *path, const char *name, size_t max_items,
+                       size_t max_chars, const json_t **out, struct field_error *e)
+{
+	char field[96];
+	join_path(field, path, name);
+	*out = NULL;
+	const json_t *v = get_member(obj, name);
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return field_fail(e, field, "must be an array of strings");
+	size_t n = json_array_size(v);
+	if (max_items && n > max_items)
+		return field_fail(e, field, "must have at most %zu items, got %zu", max_items, n);
+	for (size_t i = 0; i < n; i++) {
+		char item[128]; /* room for the index; field_fail truncates to 96 */
+		snprintf(item, sizeof(item), "%s[%zu]", field, i);
+		if (check_string(json_array_get(v, i), item, true, max_chars, e) < 0)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int field_schema(const json_t *obj, const char *schema, struct field_error *e)
+{
+	const json_t *v = get_member(obj, "schema");
+	if (!v)
+		return field_fail(e, "schema", "is required");
+	if (!json_is_string(v))
+		return field_fail(e, "schema", "must be a string");
+	if (json_string_length(v) != strlen(schema) || strcmp(json_string_value(v), schema) != 0)
+		return field_fail(e, "schema", "must be \"%s\"", schema);
+	return 0;
+}
