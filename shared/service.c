@@ -1,0 +1,233 @@
+/*
+ * service: the start-up and shut-down wiring every service shares (see service.h), so that a
+ * service's main.c is about its own work: configuration validated as a whole, JSON logging, the
+ * standard metrics, the HTTP server with its readiness checks, and draining on SIGTERM.
+ */
+#include "service.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "http.h"
+#include "kafka.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
+#include "xalloc.h"
+
+/* Threads serving HTTP: two, so a slow readiness check (a ping timing out) never holds up a
+ * scrape of /metrics or /healthz. */
+#define HTTP_THREADS 2
+/* Longest a /readyz Kafka check waits for the cluster's answer. */
+#define KAFKA_READY_TIMEOUT_MS 2000
+
+const struct config_var service_common_vars[] = {
+        {"KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", true, false,
+         "Kafka bootstrap servers, host:port[,host:port...]",
+         offsetof(struct service_settings, kafka_brokers), 0, 0},
+        {"KAFKA_OPTIONS", CONFIG_STRING, NULL, false, false,
+         "extra librdkafka properties, key=value[,key=value...]",
+         offsetof(struct service_settings, kafka_options), 0, 0},
+        {"DATABASE_URL", CONFIG_STRING, NULL, true, true,
+         "PostgreSQL connection URI (libpq), e.g. postgresql://user:pass@host:5432/incidents",
+         offsetof(struct service_settings, database_url), 0, 0},
+        {"HTTP_ADDR", CONFIG_STRING, "127.0.0.1", true, false,
+         "IP address for /healthz, /readyz, /metrics and the API",
+         offsetof(struct service_settings, http_addr), 0, 0},
+        {"HTTP_PORT", CONFIG_INT, "8080", true, false, "HTTP port, 0 for any free one",
+         offsetof(struct service_settings, http_port), 0, 65535},
+        {"HTTP_MAX_BODY", CONFIG_INT, "1048576", true, false, "largest request body, in bytes",
+         offsetof(struct service_settings, http_max_body), 1, 1073741824},
+        {"LOG_LEVEL", CONFIG_STRING, "info", true, false, "debug, info, warn or error",
+         offsetof(struct service_settings, log_level), 0, 0},
+        {"SHUTDOWN_TIMEOUT", CONFIG_MS, "10s", true, false,
+         "longest drain after SIGTERM (e.g. 10s, 500ms)",
+         offsetof(struct service_settings, shutdown_timeout_ms), 1, 3600000},
+};
+const size_t service_common_nvars = sizeof(service_common_vars) / sizeof(service_common_vars[0]);
+
+/* Appends "; part" (or just part) to err. */
+static void append_err(char *err, size_t errlen, const char *part)
+{
+	size_t used;
+
+	if (!err || errlen == 0 || !part || !*part)
+		return;
+	used = strnlen(err, errlen);
+	if (used >= errlen - 1)
+		return;
+	snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", part);
+}
+
+/* Checks the common settings that config types cannot express. Appends to err; returns the
+ * number of problems found. */
+static int validate_common(const struct service_settings *s, enum log_level *level, char *err,
+                           size_t errlen)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char part[256];
+	int bad = 0;
+
+	if (s->log_level && log_level_parse(s->log_level, level) < 0) {
+		snprintf(part, sizeof(part),
+		         "LOG_LEVEL: unknown level \"%.32s\" (debug, info, warn, error)",
+		         s->log_level);
+		append_err(err, errlen, part);
+		bad++;
+	}
+	if (s->http_addr && inet_pton(AF_INET, s->http_addr, &a4) != 1 &&
+	    inet_pton(AF_INET6, s->http_addr, &a6) != 1) {
+		snprintf(part, sizeof(part), "HTTP_ADDR: not an IP address: \"%.64s\"",
+		         s->http_addr);
+		append_err(err, errlen, part);
+		bad++;
+	}
+	return bad;
+}
+
+static void declare_standard_metrics(struct service *svc)
+{
+	struct metric *info;
+
+	svc->processed = metrics_counter(svc->metrics, "im_messages_processed_total",
+	                                 "Messages whose effect is durable.", NULL);
+	svc->failed = metrics_counter(svc->metrics, "im_messages_failed_total",
+	                              "Messages that failed and will be retried.", NULL);
+	svc->dead_lettered = metrics_counter(
+	        svc->metrics, "im_messages_dead_lettered_total",
+	        "Messages sent to a dead-letter topic instead of being processed.", NULL);
+	svc->latency = metrics_histogram(svc->metrics, "im_processing_seconds",
+	                                 "Time to process one message, in seconds.", NULL, NULL, 0);
+	info = metrics_gauge(svc->metrics, "im_service_info",
+	                     "Always 1; labels name the service and its version.",
+	                     "service,version");
+	metric_set(info, 1, svc->name, SERVICE_VERSION);
+	metrics_add_process_metrics(svc->metrics);
+}
+
+int service_init(struct service *svc, const char *name, const struct config_var *vars, size_t nvars,
+                 void *settings, char *err, size_t errlen)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	char *part = xmalloc(errlen ? errlen : 1);
+	int bad = 0;
+	json_t *config;
+	struct http_options opt;
+
+	if (err && errlen)
+		err[0] = '\0';
+	svc->name = name;
+	lifecycle_install();
+
+	/* Both tables are loaded whatever the first one says: every problem in one message. */
+	part[0] = '\0';
+	if (config_load(service_common_vars, service_common_nvars, &svc->settings, NULL, NULL, part,
+	                errlen ? errlen : 1) < 0) {
+		append_err(err, errlen, part);
+		bad++;
+	}
+	part[0] = '\0';
+	if (vars && nvars &&
+	    config_load(vars, nvars, settings, NULL, NULL, part, errlen ? errlen : 1) < 0) {
+		append_err(err, errlen, part);
+		bad++;
+	}
+	free(part);
+	bad += validate_common(&svc->settings, &level, err, errlen);
+	if (bad) {
+		config_free(service_common_vars, service_common_nvars, &svc->settings);
+		if (vars && nvars)
+			config_free(vars, nvars, settings);
+		return -1;
+	}
+
+	log_init(name, level);
+	config = config_describe(service_common_vars, service_common_nvars, &svc->settings);
+	if (vars && nvars) {
+		json_t *own = config_describe(vars, nvars, settings);
+
+		json_object_update(config, own);
+		json_decref(own);
+	}
+	log_info("starting", "{s:s, s:o}", "version", SERVICE_VERSION, "config", config);
+
+	svc->metrics = metrics_new();
+	declare_standard_metrics(svc);
+
+	memset(&opt, 0, sizeof(opt));
+	opt.bind_addr = svc->settings.http_addr;
+	opt.port = (uint16_t)svc->settings.http_port;
+	opt.max_body = (size_t)svc->settings.http_max_body;
+	opt.threads = HTTP_THREADS;
+	svc->http = http_server_new(&opt, svc->metrics);
+	return 0;
+}
+
+static bool check_postgres(void *ctx, char *why, size_t whylen)
+{
+	struct service *svc = ctx;
+
+	return db_reachable(svc->settings.database_url, why, whylen);
+}
+
+void service_ready_postgres(struct service *svc)
+{
+	http_server_ready_check(svc->http, "postgres", check_postgres, svc);
+}
+
+static bool check_kafka_producer(void *ctx, char *why, size_t whylen)
+{
+	return kafka_producer_reachable(ctx, KAFKA_READY_TIMEOUT_MS, why, whylen);
+}
+
+static bool check_kafka_consumer(void *ctx, char *why, size_t whylen)
+{
+	return kafka_consumer_reachable(ctx, KAFKA_READY_TIMEOUT_MS, why, whylen);
+}
+
+void service_ready_kafka_producer(struct service *svc, struct kafka_producer *p)
+{
+	http_server_ready_check(svc->http, "kafka", check_kafka_producer, p);
+}
+
+void service_ready_kafka_consumer(struct service *svc, struct kafka_consumer *c)
+{
+	http_server_ready_check(svc->http, "kafka", check_kafka_consumer, c);
+}
+
+int service_listen(struct service *svc, char *err, size_t errlen)
+{
+	if (http_server_start(svc->http, err, errlen) < 0)
+		return -1;
+	log_info("listening", "{s:s, s:i}", "addr", svc->settings.http_addr, "port",
+	         (int)http_server_port(svc->http));
+	return 0;
+}
+
+void service_drain(struct service *svc)
+{
+	http_server_set_draining(svc->http);
+	log_info("draining", "{s:i, s:I}", "signal", lifecycle_stop_signal(), "timeout_ms",
+	         (json_int_t)svc->settings.shutdown_timeout_ms);
+}
+
+void service_free(struct service *svc, const struct config_var *vars, size_t nvars, void *settings)
+{
+	if (!svc)
+		return;
+	/* The server first: its handlers may still be using the metrics. */
+	http_server_free(svc->http);
+	svc->http = NULL;
+	metrics_free(svc->metrics);
+	svc->metrics = NULL;
+	svc->processed = svc->failed = svc->dead_lettered = svc->latency = NULL;
+	config_free(service_common_vars, service_common_nvars, &svc->settings);
+	if (vars && nvars && settings)
+		config_free(vars, nvars, settings);
+}
