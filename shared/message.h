@@ -27,7 +27,7 @@ struct message {
 	char *id;            /* stable id assigned by the collector, unique per (source, external_id) */
 	char *source;        /* feed that delivered it: "vk", "telegram", "rss", "open311", "http", ... */
 	char *external_id;   /* the id in the source system */
-	char *kind;          /* "post", "comment", "report" or NULL */
+	char *kind;          /* "post", "comment", "report", "message" or NULL */
 	char *text;          /* plain text, normalised */
 	int64_t posted_at;   /* ms since epoch, UTC: when the citizen wrote it */
 	int64_t received_at; /* ms since epoch, UTC: when the collector accepted it */
@@ -47,7 +47,8 @@ struct message {
 
 /*
  * Validates and decodes a message.v1 object into m (which must be zeroed or cleared). On error
- * returns -1, fills e naming the first offending field, and leaves m cleared.
+ * returns -1, fills e naming the first offending field, and leaves m cleared. Unknown members
+ * are ignored; obj that is not an object (or NULL) is an error with field "".
  */
 int message_decode(const json_t *obj, struct message *m, struct field_error *e);
 
@@ -56,7 +57,8 @@ int message_decode(const json_t *obj, struct message *m, struct field_error *e);
 int message_decode_bytes(const void *data, size_t len, struct message *m, struct field_error *e);
 
 /* Encodes m as a new message.v1 object (caller owns the reference). Absent optional fields are
- * omitted. */
+ * omitted. Times are written with rfc3339_format. m is not validated: a string that is not
+ * valid UTF-8 is left out, so decoding the result is what reports it. */
 json_t *message_encode(const struct message *m);
 
 /* Frees m's strings and references and zeroes it. */
