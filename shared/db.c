@@ -215,10 +215,24 @@ struct db *db_connect(const char *url, int timeout_ms, const volatile sig_atomic
 	struct db *db;
 	PGconn *conn;
 
+	PQconninfoOption *parsed;
+	char *why = NULL;
+
 	if (!url || !*url) {
 		set_err(err, errlen, "connecting to PostgreSQL: no URL");
 		return NULL;
 	}
+	/* A malformed URL will not get better with retries. libpq's reason is not passed on: it
+	 * may quote part of the URL, which can hold a password. */
+	parsed = PQconninfoParse(url, &why);
+	if (!parsed) {
+		set_err(err, errlen,
+		        "connecting to PostgreSQL: the URL is not a valid libpq URI or "
+		        "key=value string");
+		PQfreemem(why);
+		return NULL;
+	}
+	PQconninfoFree(parsed);
 	conn = connect_backoff(url, timeout_ms, stop, err, errlen);
 	if (!conn)
 		return NULL;

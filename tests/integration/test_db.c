@@ -506,6 +506,20 @@ static void test_connect_honours_stop_flag(void **state)
 	assert_true(now_ms() - t0 < 1000);
 }
 
+static void test_connect_malformed_url_fails_at_once(void **state)
+{
+	static const char *const url =
+	        "postgresql://postgres:hunter2@127.0.0.1:5432/x?bogus_option=1";
+	char err[512] = "";
+	int64_t t0 = now_ms();
+
+	(void)state;
+	assert_null(db_connect(url, 10000, NULL, err, sizeof(err)));
+	assert_true(now_ms() - t0 < 1000);
+	assert_non_null(strstr(err, "not a valid"));
+	assert_null(strstr(err, "hunter2"));
+}
+
 static void test_reachable(void **state)
 {
 	char url[128], why[256] = "";
@@ -570,6 +584,7 @@ int main(void)
 	        cmocka_unit_test(test_migrate_concurrent_replicas),
 	        cmocka_unit_test(test_connect_closed_port_times_out),
 	        cmocka_unit_test(test_connect_honours_stop_flag),
+	        cmocka_unit_test(test_connect_malformed_url_fails_at_once),
 	        cmocka_unit_test(test_reachable),
 	        cmocka_unit_test(test_reconnect_after_session_killed),
 	};
