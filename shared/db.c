@@ -396,7 +396,8 @@ static int apply_migration(struct db *db, const char *ident, const struct db_mig
 	/*
 	 * The one use of PQexec (the simple query protocol) in the project: a migration is several
 	 * statements, which PQexecParams refuses. Its SQL is code compiled into the binary, never
-	 * input, so nothing from outside is ever spliced into it.
+	 * input, so nothing from outside is ever spliced into it. It must not end the transaction
+	 * itself (COMMIT, ROLLBACK) nor use what cannot run in one (CREATE INDEX CONCURRENTLY).
 	 */
 	res = PQexec(db->conn, m->sql);
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;

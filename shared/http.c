@@ -321,6 +321,10 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	enum MHD_Result rc;
 	char code[8];
 
+	if (resp->body && resp->body_len == 0) {
+		free(resp->body);
+		resp->body = NULL;
+	}
 	if (resp->body) {
 		/* MUST_FREE: libmicrohttpd releases the body with free() once sent. */
 		r = MHD_create_response_from_buffer(resp->body_len, resp->body,
