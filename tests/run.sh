@@ -51,6 +51,7 @@ run_one() {
 	name=$1
 	shift
 	log="$WORK/$name.log"
+	mkdir -p "$(dirname "$log")"
 	echo "=== $name"
 	timeout 900 "$@" >"$log" 2>&1
 	rc=$?
