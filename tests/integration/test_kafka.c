@@ -18,8 +18,6 @@
 
 #include <cmocka.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -227,7 +225,7 @@ static void test_group_exactly_once(void **state)
 	unique(group, sizeof(group), "group");
 	struct kafka_producer *p = producer();
 	for (int i = 0; i < N; i++) {
-		char key[16], value[32];
+		char key[32], value[32];
 		snprintf(key, sizeof(key), "k%d", i % 5);
 		snprintf(value, sizeof(value), "record-%d", i);
 		char err[256];
@@ -275,11 +273,24 @@ static void test_group_exactly_once(void **state)
 /* ---- 3. a crash replays exactly what was not done ----------------------------------------- */
 
 /* The child's ways to fail, reported through its exit status (no cmocka in a child). */
-enum child_status { CHILD_NO_CONSUMER = 10, CHILD_TIMEOUT, CHILD_ORDER, CHILD_DONE, CHILD_COMMIT };
+enum child_status {
+	CHILD_NO_BROKERS = 9,
+	CHILD_NO_CONSUMER,
+	CHILD_TIMEOUT,
+	CHILD_ORDER,
+	CHILD_DONE,
+	CHILD_COMMIT
+};
 
-/* Consumes 3 of the 5 records, marks 2 done, commits, and dies without any cleanup. */
-static void crash_child(const char *topic, const char *group)
+/*
+ * Consumes 3 of the 5 records, marks 2 done and dies without any cleanup, after either an
+ * explicit commit (mode "commit") or only waiting for the background auto-commit (mode
+ * "auto"). Runs as `test_kafka --crash-child TOPIC GROUP MODE`.
+ */
+static _Noreturn void crash_child(const char *topic, const char *group, const char *mode)
 {
+	if (!brokers)
+		_exit(CHILD_NO_BROKERS);
 	const char *topics[] = {topic, NULL};
 	struct kafka_options opt = {
 	        .brokers = brokers, .client_id = "test_kafka_child", .extra = LOCAL_EXTRA};
@@ -287,26 +298,35 @@ static void crash_child(const char *topic, const char *group)
 	struct kafka_consumer *c = kafka_consumer_new(&opt, group, topics, err, sizeof(err));
 	if (!c)
 		_exit(CHILD_NO_CONSUMER);
-	struct kafka_message m[3];
-	int got = 0;
+	/* One record at a time, as a service works: r0 and r1 are processed and marked done,
+	 * r2 is still being processed when the process dies. */
+	struct kafka_message m;
 	int64_t deadline = time_mono_ms() + 20000;
-	while (got < 3) {
+	for (int i = 0; i < 3;) {
 		if (time_mono_ms() > deadline)
 			_exit(CHILD_TIMEOUT);
-		if (kafka_consumer_poll(c, 100, &m[got], err, sizeof(err)) == KAFKA_POLL_MESSAGE)
-			got++;
-	}
-	for (int i = 0; i < 3; i++) {
-		char want[8];
+		if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) != KAFKA_POLL_MESSAGE)
+			continue;
+		char want[32];
 		snprintf(want, sizeof(want), "r%d", i);
-		if (m[i].len != strlen(want) || memcmp(m[i].value, want, m[i].len) != 0)
+		if (m.len != strlen(want) || memcmp(m.value, want, m.len) != 0)
 			_exit(CHILD_ORDER);
+		if (++i == 3)
+			break;
+		if (kafka_consumer_done(c, &m) != 0)
+			_exit(CHILD_DONE);
+		kafka_message_release(&m);
 	}
-	/* r0 and r1 are durable; r2 is being processed when the process dies. */
-	if (kafka_consumer_done(c, &m[0]) != 0 || kafka_consumer_done(c, &m[1]) != 0)
-		_exit(CHILD_DONE);
-	if (kafka_consumer_commit(c, err, sizeof(err)) != 0)
-		_exit(CHILD_COMMIT);
+	if (strcmp(mode, "commit") == 0) {
+		if (kafka_consumer_commit(c, err, sizeof(err)) != 0)
+			_exit(CHILD_COMMIT);
+	} else {
+		/* Keep polling (r3 and r4 arrive, unfinished too) past two auto-commit intervals. */
+		int64_t until = time_mono_ms() + 2500;
+		while (time_mono_ms() < until)
+			if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) == KAFKA_POLL_MESSAGE)
+				continue; /* in flight when the process dies; never released */
+	}
 	raise(SIGKILL);
 	_exit(1);
 }
@@ -320,39 +340,56 @@ static void test_crash_replays_undone(void **state)
 	struct kafka_producer *p = producer();
 	/* One key: one partition, so the child sees r0..r4 in order. */
 	for (int i = 0; i < 5; i++) {
-		char value[8];
+		char value[32];
 		snprintf(value, sizeof(value), "r%d", i);
 		produce_sync(p, topic, "one-key", value, NULL);
 	}
 	kafka_producer_free(p);
 
-	/* fork() copies only this thread: every librdkafka handle (and its threads) must be gone
-	 * first, so the child starts from a clean library. */
-	if (rd_kafka_wait_destroyed(5000) != 0)
-		fail_msg("librdkafka handles still alive; cannot fork safely");
+	/* Both children at once: each re-executes this program (see main), so it starts with a
+	 * clean librdkafka even if an earlier failed test left handles and threads behind here. */
+	static const char *const modes[] = {"commit", "auto"};
+	char groups[2][160];
+	pid_t pids[2];
 	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		crash_child(topic, group);
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status))
-		fail_msg("child exited with %d before dying (see enum child_status)",
-		         WEXITSTATUS(status));
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
+	for (int k = 0; k < 2; k++) {
+		snprintf(groups[k], sizeof(groups[k]), "%s.%s", group, modes[k]);
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			char *const argv[] = {"test_kafka",
+			                      "--crash-child",
+			                      topic,
+			                      groups[k],
+			                      (char *)(uintptr_t)modes[k],
+			                      NULL};
+			execv("/proc/self/exe", argv);
+			_exit(127);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int status;
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		if (WIFEXITED(status))
+			fail_msg("%s child exited with %d before dying (see enum child_status)",
+			         modes[k], WEXITSTATUS(status));
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+	}
 
-	/* The group replays from the first record not done: r2 (polled, unfinished), r3, r4. */
-	struct kafka_consumer *c = consumer(group, topic, NULL);
-	struct rec recs[8];
-	int got = collect(c, recs, 8, 3, 30000, true);
-	got += collect(c, recs + got, 8 - got, 1, 1500, true);
-	assert_int_equal(got, 3);
-	assert_string_equal(recs[0].value, "r2");
-	assert_string_equal(recs[1].value, "r3");
-	assert_string_equal(recs[2].value, "r4");
-	kafka_consumer_free(c);
+	/* Each group replays from the first record not done: r2 (polled, unfinished), r3, r4. */
+	for (int k = 0; k < 2; k++) {
+		struct kafka_consumer *c = consumer(groups[k], topic, NULL);
+		struct rec recs[8];
+		int got = collect(c, recs, 8, 3, 30000, true);
+		got += collect(c, recs + got, 8 - got, 1, 1500, true);
+		kafka_consumer_free(c);
+		if (got != 3 || strcmp(recs[0].value, "r2") != 0 ||
+		    strcmp(recs[1].value, "r3") != 0 || strcmp(recs[2].value, "r4") != 0)
+			fail_msg("%s: after the crash the group got %d records, first \"%s\"; want "
+			         "r2 r3 r4",
+			         modes[k], got, got > 0 ? recs[0].value : "");
+	}
 }
 
 /* ---- 4. dead letters ----------------------------------------------------------------------- */
@@ -621,7 +658,7 @@ static void test_kcat_interop(void **state)
 	got += collect(c, recs + got, 8 - got, 1, 1000, true);
 	assert_int_equal(got, 3);
 	for (int i = 0; i < 3; i++) {
-		char want[16];
+		char want[32];
 		snprintf(want, sizeof(want), "line-%d", i + 1);
 		assert_string_equal(recs[i].key, "kcat-key");
 		assert_string_equal(recs[i].value, want);
@@ -632,7 +669,7 @@ static void test_kcat_interop(void **state)
 	unique(topic, sizeof(topic), "kcat-out");
 	struct kafka_producer *p = producer();
 	for (int i = 0; i < 3; i++) {
-		char key[16], value[16];
+		char key[32], value[32];
 		snprintf(key, sizeof(key), "lib-k%d", i);
 		snprintf(value, sizeof(value), "lib-v%d", i);
 		produce_sync(p, topic, key, value, NULL);
@@ -730,9 +767,11 @@ static void test_broker_control(void **state)
 	rmdir(dir);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	brokers = getenv("TEST_KAFKA_BROKERS");
+	if (argc == 5 && strcmp(argv[1], "--crash-child") == 0)
+		crash_child(argv[2], argv[3], argv[4]);
 	snprintf(run_id, sizeof(run_id), "%ld-%" PRId64, (long)getpid(), time_now_ms());
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_options),
