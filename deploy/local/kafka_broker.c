@@ -16,9 +16,13 @@
  * exit; listener ports are random on every start (read the bootstrap file); each partition
  * keeps only its last ~5 MiB of records (older ones are deleted, so a committed offset can
  * fall out of range); no CreateTopics/DeleteTopics admin API (topics come from --topic or are
- * auto-created on first use with the mock's own default partition count, not P); "down" does
- * not move partition leaders, so a leader that is down makes its partitions unavailable; no
- * TLS, SASL or ACLs. Production uses Apache Kafka (docker-compose.yml).
+ * auto-created on first use, by producers and consumers alike, with the mock's fixed 4
+ * partitions, not P); after a member leaves a group, the group's next join completes only
+ * session.timeout.ms - 1 s later (the members' setting: 44 s with librdkafka's default, so
+ * local runs set it low); every member of a group must list the same assignment strategy
+ * first, or the broker aborts on an assertion; "down" does not move partition leaders, so a
+ * leader that is down makes its partitions unavailable; no TLS, SASL or ACLs. Production uses
+ * Apache Kafka (docker-compose.yml).
  */
 #include "timefmt.h"
 
