@@ -173,13 +173,16 @@ static int apply_extra(rd_kafka_conf_t *conf, const char *extra, const char *con
 	if (err && errlen)
 		err[0] = '\0';
 	char *save = NULL;
+	int item = 0;
 	for (char *tok = strtok_r(copy, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
 		char *pair = trim(tok);
+		item++;
 		if (!*pair)
 			continue;
 		char *eq = strchr(pair, '=');
 		if (!eq || eq == pair) {
-			append_err(err, errlen, "kafka options: \"%s\" is not key=value", pair);
+			/* Not echoed: it may be the tail of a secret that held a comma. */
+			append_err(err, errlen, "kafka options: item %d is not key=value", item);
 			rc = -1;
 			continue;
 		}
@@ -209,11 +212,12 @@ static int apply_extra(rd_kafka_conf_t *conf, const char *extra, const char *con
 }
 
 /*
- * A configuration with defaults (NULL-terminated name/value pairs), then opt->extra. Returns
- * NULL with err on any bad property.
+ * A configuration with defaults (name/value pairs ending with {NULL, NULL}), then opt->extra.
+ * Returns NULL with err on any bad property.
  */
-static rd_kafka_conf_t *conf_build(const struct kafka_options *opt, const char *const *defaults,
-                                   const char *const *fixed, char *err, size_t errlen)
+static rd_kafka_conf_t *conf_build(const struct kafka_options *opt,
+                                   const char *const (*defaults)[2], const char *const *fixed,
+                                   char *err, size_t errlen)
 {
 	if (!opt || !opt->brokers || !*opt->brokers) {
 		set_err(err, errlen, "kafka: no brokers given");
@@ -221,14 +225,16 @@ static rd_kafka_conf_t *conf_build(const struct kafka_options *opt, const char *
 	}
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	char es[256];
-	const char *base[] = {"bootstrap.servers", opt->brokers, "client.id",
-	                      opt->client_id && *opt->client_id ? opt->client_id : "rdkafka", NULL};
-	const char *const *lists[] = {base, defaults};
+	const char *const base[][2] = {
+	        {"bootstrap.servers", opt->brokers},
+	        {"client.id", opt->client_id && *opt->client_id ? opt->client_id : "rdkafka"},
+	        {NULL, NULL}};
+	const char *const(*lists[])[2] = {base, defaults};
 	for (size_t l = 0; l < 2; l++) {
-		for (const char *const *kv = lists[l]; kv && kv[0]; kv += 2) {
-			if (rd_kafka_conf_set(conf, kv[0], kv[1], es, sizeof(es)) !=
+		for (const char *const(*kv)[2] = lists[l]; kv && (*kv)[0]; kv++) {
+			if (rd_kafka_conf_set(conf, (*kv)[0], (*kv)[1], es, sizeof(es)) !=
 			    RD_KAFKA_CONF_OK) {
-				set_err(err, errlen, "kafka: %s: %s", kv[0], es);
+				set_err(err, errlen, "kafka: %s: %s", (*kv)[0], es);
 				rd_kafka_conf_destroy(conf);
 				return NULL;
 			}
@@ -302,8 +308,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 
 struct kafka_producer *kafka_producer_new(const struct kafka_options *opt, char *err, size_t errlen)
 {
-	static const char *const defaults[] = {"enable.idempotence", "true", "acks", "all",
-	                                       "linger.ms",          "5",    NULL};
+	static const char *const defaults[][2] = {
+	        {"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "5"}, {NULL, NULL}};
 	rd_kafka_conf_t *conf = conf_build(opt, defaults, NULL, err, errlen);
 	if (!conf)
 		return NULL;
@@ -555,19 +561,13 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_options *opt, const
 	 * before its first assignment (librdkafka issue #4312, fixed in 2.3.0), which a SIGTERM
 	 * during a group join would hit. Every member of a group must list the same strategy
 	 * first (the local mock broker asserts on a mismatch). */
-	const char *const defaults[] = {"group.id",
-	                                group,
-	                                "enable.auto.offset.store",
-	                                "false",
-	                                "enable.auto.commit",
-	                                "true",
-	                                "auto.commit.interval.ms",
-	                                "1000",
-	                                "auto.offset.reset",
-	                                "earliest",
-	                                "partition.assignment.strategy",
-	                                "range,roundrobin",
-	                                NULL};
+	const char *const defaults[][2] = {{"group.id", group},
+	                                   {"enable.auto.offset.store", "false"},
+	                                   {"enable.auto.commit", "true"},
+	                                   {"auto.commit.interval.ms", "1000"},
+	                                   {"auto.offset.reset", "earliest"},
+	                                   {"partition.assignment.strategy", "range,roundrobin"},
+	                                   {NULL, NULL}};
 	/* Changing these would break invariant 1 or the reset detection above. */
 	static const char *const fixed[] = {"enable.auto.offset.store", "auto.offset.reset",
 	                                    "log_level", "log.queue", NULL};

@@ -7,9 +7,9 @@
  * protocol), and the broker program's own control channel and shutdown (TEST_BIN_DIR).
  *
  * Every run uses topics and groups of its own (suffix pid-time); the broker auto-creates the
- * topics on first use. A consumer group takes about 3 s to form on the local broker, so waits
- * have deadlines of many seconds, and the local option fetch.wait.max.ms=10 keeps empty
- * fetches short.
+ * topics on first use (4 partitions). A new group takes about 3 s to form on the local broker,
+ * and a group that a member left (or whose member died) about session.timeout.ms more, so
+ * waits have deadlines of many seconds and LOCAL_EXTRA keeps the session short.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -614,7 +614,7 @@ static void test_options(void **state)
 	assert_null(kafka_producer_new(&opt, err, sizeof(err)));
 	assert_non_null(strstr(err, "bogus.one"));
 	assert_non_null(strstr(err, "linger.ms"));
-	assert_non_null(strstr(err, "missing-equals"));
+	assert_non_null(strstr(err, "item 3 is not key=value"));
 
 	/* Newline-separated: values may then hold commas. */
 	opt.extra = "partition.assignment.strategy=range,roundrobin\nfetch.wait.max.ms=10\n";
