@@ -706,6 +706,44 @@ static void control(const char *fifo, const char *line)
 	close(fd);
 }
 
+/* The broker this test starts; the teardown stops it even when an assertion failed. */
+static struct {
+	pid_t pid;
+	char dir[32];
+	char bootfile[64];
+	char fifo[64];
+	char out[64];
+} own;
+
+static int own_broker_teardown(void **state)
+{
+	(void)state;
+	if (own.pid > 0) {
+		kill(own.pid, SIGKILL);
+		waitpid(own.pid, NULL, 0);
+		own.pid = 0;
+	}
+	if (*own.dir) {
+		unlink(own.bootfile);
+		unlink(own.fifo);
+		unlink(own.out);
+		rmdir(own.dir);
+	}
+	return 0;
+}
+
+/* Reads a whole small file into buf (NUL-terminated); "" when it cannot. */
+static void read_small(const char *path, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
 static void test_broker_control(void **state)
 {
 	(void)state;
@@ -713,58 +751,70 @@ static void test_broker_control(void **state)
 	if (!bin_dir || !*bin_dir)
 		fail_msg("TEST_BIN_DIR is not set: run through tests/run.sh or export it "
 		         "(e.g. build/dev/bin)");
-	char bin[512], dir[] = "/tmp/test_kafka.XXXXXX", bootfile[600], fifo[600];
+	char bin[512];
 	snprintf(bin, sizeof(bin), "%s/kafka-broker", bin_dir);
-	assert_non_null(mkdtemp(dir));
-	snprintf(bootfile, sizeof(bootfile), "%s/bootstrap", dir);
-	snprintf(fifo, sizeof(fifo), "%s/control", dir);
-	char *argv[] = {bin,      "--brokers", "1",  "--bootstrap-file",
-	                bootfile, "--control", fifo, NULL};
-	pid_t pid;
-	int rc = posix_spawn(&pid, bin, NULL, NULL, argv, environ);
-	if (rc != 0)
+	snprintf(own.dir, sizeof(own.dir), "/tmp/test_kafka.XXXXXX");
+	assert_non_null(mkdtemp(own.dir));
+	snprintf(own.bootfile, sizeof(own.bootfile), "%s/bootstrap", own.dir);
+	snprintf(own.fifo, sizeof(own.fifo), "%s/control", own.dir);
+	snprintf(own.out, sizeof(own.out), "%s/stdout", own.dir);
+	char *argv[] = {bin,          "--brokers", "1",      "--bootstrap-file",
+	                own.bootfile, "--control", own.fifo, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, own.out, O_WRONLY | O_CREAT | O_TRUNC,
+	                                 0600);
+	int rc = posix_spawn(&own.pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		own.pid = 0;
 		fail_msg("cannot start %s: %s", bin, strerror(rc));
+	}
 
+	/* Ready: the bootstrap file appears whole, and one JSON line on stdout names it. */
 	char boot[256] = "";
 	for (int i = 0; i < 100 && !*boot; i++) {
-		FILE *f = fopen(bootfile, "r");
-		if (f) {
-			if (!fgets(boot, sizeof(boot), f))
-				boot[0] = '\0';
-			fclose(f);
-		} else {
+		read_small(own.bootfile, boot, sizeof(boot));
+		if (!*boot)
 			usleep(100 * 1000);
-		}
 	}
-	boot[strcspn(boot, "\n")] = '\0';
-	if (!*boot) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	if (!*boot)
 		fail_msg("the broker wrote no bootstrap file");
-	}
+	assert_int_equal(boot[strlen(boot) - 1], '\n');
+	boot[strcspn(boot, "\n")] = '\0';
+	char out[4096], want[320];
+	read_small(own.out, out, sizeof(out));
+	snprintf(want, sizeof(want), "\"msg\":\"ready\",\"bootstrap\":\"%s\"", boot);
+	if (!strstr(out, want) || !strstr(out, "\"service\":\"kafka-broker\""))
+		fail_msg("no ready line naming %s on stdout: %s", boot, out);
 
+	/* "down 1" refuses connections, "up 1" accepts them again. */
 	struct kafka_producer *p = producer_to(boot, "reconnect.backoff.max.ms=200");
 	char why[512];
 	if (!kafka_producer_reachable(p, 5000, why, sizeof(why)))
 		fail_msg("own broker not reachable: %s", why);
-	control(fifo, "down 1\n");
+	control(own.fifo, "down 1\n");
 	usleep(200 * 1000);
 	assert_false(kafka_producer_reachable(p, 1500, why, sizeof(why)));
-	control(fifo, "up 1\n");
+	control(own.fifo, "up 1\n");
 	if (!kafka_producer_reachable(p, 5000, why, sizeof(why)))
 		fail_msg("broker not back after \"up 1\": %s", why);
 	kafka_producer_free(p);
 
 	/* SIGTERM: exit 0, and the files it made are gone. */
-	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(kill(own.pid, SIGTERM), 0);
 	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(waitpid(own.pid, &status, 0), own.pid);
+	own.pid = 0;
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	struct stat st;
-	assert_int_equal(stat(bootfile, &st), -1);
-	assert_int_equal(stat(fifo, &st), -1);
-	rmdir(dir);
+	assert_int_equal(stat(own.bootfile, &st), -1);
+	assert_int_equal(stat(own.fifo, &st), -1);
+	read_small(own.out, out, sizeof(out));
+	assert_non_null(strstr(out, "\"broker\":1,\"state\":\"down\""));
+	assert_non_null(strstr(out, "\"broker\":1,\"state\":\"up\""));
+	assert_non_null(strstr(out, "\"msg\":\"stopping\""));
 }
 
 int main(int argc, char **argv)
@@ -782,7 +832,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_offset_reset_reported),
 	        cmocka_unit_test(test_reachable),
 	        cmocka_unit_test(test_kcat_interop),
-	        cmocka_unit_test(test_broker_control),
+	        cmocka_unit_test_teardown(test_broker_control, own_broker_teardown),
 	};
 	return cmocka_run_group_tests_name("kafka", tests, NULL, NULL);
 }
