@@ -126,7 +126,7 @@ if [ -n "$integ" ]; then
 	for t in $integ; do
 		name=$(basename "$t" .sh)
 		db="t_$(printf '%s' "$name" | tr -c 'a-z0-9_' '_')"
-		psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+		PGOPTIONS="-c client_min_messages=warning" psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 		export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
 		case "$t" in
 		*.sh) run_one "integration/$name" sh "$t" ;;

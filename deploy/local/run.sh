@@ -25,6 +25,10 @@ TOPICS="messages.raw messages.classified incidents.events"
 DLQ_TOPICS="messages.raw.dlq messages.classified.dlq incidents.events.dlq"
 # Services in pipeline order; those not built yet are skipped.
 SERVICES="collector classifier assigner notifier"
+# The local broker holds an empty fetch for the whole fetch.wait.max.ms, and finishes a group's
+# rejoin only session.timeout.ms - 1 s after a member left: keep both short locally
+# (6000 ms is also the lowest session timeout a real Kafka accepts).
+LOCAL_KAFKA_OPTIONS="fetch.wait.max.ms=10,session.timeout.ms=6000,heartbeat.interval.ms=1000"
 
 if [ "${1:-}" = "--clean-data" ]; then
 	if [ -e "$VAR_DIR/run.pid" ] && kill -0 "$(cat "$VAR_DIR/run.pid")" 2>/dev/null; then
@@ -101,7 +105,7 @@ STARTED=""
 for svc in $SERVICES; do
 	port=$((port + 1))
 	[ -x "$BIN/$svc" ] || continue
-	KAFKA_BROKERS="$KAFKA_BROKERS" KAFKA_OPTIONS="fetch.wait.max.ms=10" \
+	KAFKA_BROKERS="$KAFKA_BROKERS" KAFKA_OPTIONS="$LOCAL_KAFKA_OPTIONS" \
 		DATABASE_URL="$DATABASE_URL" HTTP_ADDR=127.0.0.1 HTTP_PORT=$port \
 		"$BIN/$svc" >>"$VAR_DIR/log/$svc.log" 2>&1 &
 	PIDS="$PIDS $!"
