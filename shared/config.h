@@ -34,7 +34,7 @@ enum config_type {
 };
 
 struct config_var {
-	const char *name;          /* environment variable */
+	const char *name; /* environment variable */
 	enum config_type type;
 	const char *default_value; /* NULL: no default */
 	bool required;             /* must end up with a value (from env or default) */
@@ -56,7 +56,7 @@ typedef const char *(*config_getter)(void *ctx, const char *name);
  * A secret's value never appears in err. `getter` may be NULL for getenv().
  */
 int config_load(const struct config_var *vars, size_t n, void *settings, config_getter getter,
-		void *getter_ctx, char *err, size_t errlen);
+                void *getter_ctx, char *err, size_t errlen);
 
 /* Frees the CONFIG_STRING fields of settings and sets them to NULL. settings may be NULL. */
 void config_free(const struct config_var *vars, size_t n, void *settings);

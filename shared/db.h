@@ -28,7 +28,7 @@ struct db;
  * last reason in err. Caller frees with db_free.
  */
 struct db *db_connect(const char *url, int timeout_ms, const volatile sig_atomic_t *stop, char *err,
-		      size_t errlen);
+                      size_t errlen);
 
 /* Closes and frees. NULL is accepted. */
 void db_free(struct db *db);
@@ -42,12 +42,12 @@ PGconn *db_conn(struct db *db);
  * PGRES_TUPLES_OK), which the caller clears with PQclear, or NULL with the server's message
  * in err (and the connection marked broken if it was lost).
  */
-PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
-		  char *err, size_t errlen);
+PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params, char *err,
+                  size_t errlen);
 
 /* db_exec for statements whose result is not needed. Returns 0 or -1 with err. */
 int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char *err,
-	   size_t errlen);
+           size_t errlen);
 
 /* BEGIN / COMMIT / ROLLBACK. Return 0 or -1 with err. db_rollback never fails loudly: it is
  * the clean-up path. */
@@ -61,7 +61,7 @@ bool db_ok(struct db *db);
 /* Reconnects if the connection is broken, with db_connect's backoff up to timeout_ms.
  * Returns 0 when connected. */
 int db_ensure(struct db *db, int timeout_ms, const volatile sig_atomic_t *stop, char *err,
-	      size_t errlen);
+              size_t errlen);
 
 /* True when a PostgreSQL server answers at `url` (PQping; thread-safe, no session). */
 bool db_reachable(const char *url, char *why, size_t whylen);
@@ -81,7 +81,7 @@ struct db_migration {
  * with search_path set to the schema. Returns the number applied, or -1 with err naming the
  * failing migration.
  */
-int db_migrate(struct db *db, const char *schema, const struct db_migration *migrations,
-	       size_t n, char *err, size_t errlen);
+int db_migrate(struct db *db, const char *schema, const struct db_migration *migrations, size_t n,
+               char *err, size_t errlen);
 
 #endif

@@ -18,15 +18,15 @@
 #include <stdint.h>
 
 struct field_error {
-	char field[96];     /* dotted path: "location.lat", "items[3].text" */
-	char message[160];  /* what is wrong, in English, for the JSON error body */
+	char field[96];    /* dotted path: "location.lat", "items[3].text" */
+	char message[160]; /* what is wrong, in English, for the JSON error body */
 };
 
 /* Fills e with the field and a printf-formatted message. Returns -1 (for `return` chaining).
  * Both are truncated to fit and then to valid UTF-8, so they can go into a JSON body as they
  * are. e and field may be NULL. */
 int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /*
  * Returns the byte offset of the first invalid UTF-8 sequence in s[0..len) (overlong forms,
@@ -48,30 +48,30 @@ size_t utf8_length(const char *s, size_t len);
  * name in errors ("" or "author"). Returns 0 or -1 with e filled.
  */
 int field_string(const json_t *obj, const char *path, const char *name, bool required,
-		 size_t max_chars, const char **out, struct field_error *e);
+                 size_t max_chars, const char **out, struct field_error *e);
 
 /* Reads an RFC 3339 time string into *ms. Absent: error when required, else 0 with *present
  * false. `present` may be NULL. */
-int field_time(const json_t *obj, const char *path, const char *name, bool required,
-	       int64_t *ms, bool *present, struct field_error *e);
+int field_time(const json_t *obj, const char *path, const char *name, bool required, int64_t *ms,
+               bool *present, struct field_error *e);
 
 /* Reads a JSON number (integer or real) within [min, max]. Absent: as field_time. */
-int field_number(const json_t *obj, const char *path, const char *name, bool required,
-		 double min, double max, double *out, bool *present, struct field_error *e);
+int field_number(const json_t *obj, const char *path, const char *name, bool required, double min,
+                 double max, double *out, bool *present, struct field_error *e);
 
 /* Reads a JSON integer within [min, max]. Absent: as field_time. */
-int field_integer(const json_t *obj, const char *path, const char *name, bool required,
-		  int64_t min, int64_t max, int64_t *out, bool *present, struct field_error *e);
+int field_integer(const json_t *obj, const char *path, const char *name, bool required, int64_t min,
+                  int64_t max, int64_t *out, bool *present, struct field_error *e);
 
 /* Reads obj[name] as an object (borrowed) or NULL when absent and not required. */
 int field_object(const json_t *obj, const char *path, const char *name, bool required,
-		 const json_t **out, struct field_error *e);
+                 const json_t **out, struct field_error *e);
 
 /* Checks obj[name] is absent (or null) or an array of at most max_items strings (0: no limit),
  * each valid as a required field_string with max_chars (so not empty); an item's error names
  * it as "links[2]". *out is borrowed (NULL when absent). */
 int field_string_array(const json_t *obj, const char *path, const char *name, size_t max_items,
-		       size_t max_chars, const json_t **out, struct field_error *e);
+                       size_t max_chars, const json_t **out, struct field_error *e);
 
 /* Checks that obj["schema"] equals `schema` exactly ("message.v1"). */
 int field_schema(const json_t *obj, const char *schema, struct field_error *e);

@@ -30,11 +30,11 @@ struct http_server;
 struct metrics;
 
 struct http_request {
-	const char *method;     /* "GET", "POST", ... */
-	const char *path;       /* without the query string */
-	const char *body;       /* NUL-terminated copy of the body ("" when none) */
-	size_t body_len;        /* may be less than strlen() never; body may contain NUL bytes */
-	void *internal;         /* the server's; use the accessors below */
+	const char *method; /* "GET", "POST", ... */
+	const char *path;   /* without the query string */
+	const char *body;   /* NUL-terminated copy of the body ("" when none) */
+	size_t body_len;    /* may be less than strlen() never; body may contain NUL bytes */
+	void *internal;     /* the server's; use the accessors below */
 };
 
 /* A request header (case-insensitive name), or NULL. Valid during the handler call. */
@@ -45,8 +45,8 @@ const char *http_request_query(const struct http_request *req, const char *name)
 const char *http_request_param(const struct http_request *req, const char *name);
 
 struct http_response {
-	int status;             /* default 200 */
-	char *body;             /* owned: malloc'd, freed by the server; NULL for empty */
+	int status; /* default 200 */
+	char *body; /* owned: malloc'd, freed by the server; NULL for empty */
 	size_t body_len;
 	const char *content_type; /* static string; default "application/json" */
 };
@@ -57,11 +57,10 @@ void http_respond_json(struct http_response *resp, int status, json_t *body);
  * Sets status and the standard error body {"error": code, "message": message} plus
  * "field": field when field is not NULL.
  */
-void http_respond_error(struct http_response *resp, int status, const char *code,
-			const char *field, const char *message);
+void http_respond_error(struct http_response *resp, int status, const char *code, const char *field,
+                        const char *message);
 
-typedef void (*http_handler)(void *ctx, const struct http_request *req,
-			     struct http_response *resp);
+typedef void (*http_handler)(void *ctx, const struct http_request *req, struct http_response *resp);
 
 /*
  * A readiness check: returns true when the dependency is usable; on false writes a short
@@ -70,10 +69,10 @@ typedef void (*http_handler)(void *ctx, const struct http_request *req,
 typedef bool (*http_ready_check)(void *ctx, char *why, size_t whylen);
 
 struct http_options {
-	const char *bind_addr;  /* "127.0.0.1" or "0.0.0.0"; NULL means 127.0.0.1 */
-	uint16_t port;          /* 0 picks a free port (see http_server_port) */
-	size_t max_body;        /* bytes; 0 means 1 MiB */
-	unsigned threads;       /* worker threads; 0 means 1 */
+	const char *bind_addr; /* "127.0.0.1" or "0.0.0.0"; NULL means 127.0.0.1 */
+	uint16_t port;         /* 0 picks a free port (see http_server_port) */
+	size_t max_body;       /* bytes; 0 means 1 MiB */
+	unsigned threads;      /* worker threads; 0 means 1 */
 };
 
 /* New server, not yet listening. `metrics` (borrowed, may be NULL) is served at /metrics and
@@ -85,7 +84,7 @@ int http_server_route(struct http_server *srv, const char *pattern, http_handler
 
 /* Adds a named readiness check ("postgres", "kafka"). ctx is borrowed. */
 void http_server_ready_check(struct http_server *srv, const char *name, http_ready_check fn,
-			     void *ctx);
+                             void *ctx);
 
 /* From now on /readyz answers 503 {"status":"draining"}. Safe from any thread. */
 void http_server_set_draining(struct http_server *srv);

@@ -35,9 +35,9 @@ struct kafka_consumer;
  * empty fetch for the whole wait.
  */
 struct kafka_options {
-	const char *brokers;    /* bootstrap "host:port,host:port" (KAFKA_BROKERS) */
-	const char *client_id;  /* service name */
-	const char *extra;      /* extra properties as above, or NULL */
+	const char *brokers;   /* bootstrap "host:port,host:port" (KAFKA_BROKERS) */
+	const char *client_id; /* service name */
+	const char *extra;     /* extra properties as above, or NULL */
 };
 
 /* ---- producer ---------------------------------------------------------------------------- */
@@ -45,7 +45,7 @@ struct kafka_options {
 /* Filled by the delivery report. Zero it before producing; `done` becomes true exactly once. */
 struct kafka_delivery {
 	bool done;
-	int err;          /* 0 when acknowledged; else an rd_kafka_resp_err_t */
+	int err; /* 0 when acknowledged; else an rd_kafka_resp_err_t */
 	int32_t partition;
 	int64_t offset;
 	char errstr[128];
@@ -53,7 +53,7 @@ struct kafka_delivery {
 
 /* New producer. Returns NULL with a reason in err. Caller frees with kafka_producer_free. */
 struct kafka_producer *kafka_producer_new(const struct kafka_options *opt, char *err,
-					  size_t errlen);
+                                          size_t errlen);
 
 /*
  * Enqueues one record (copied). `key` may be NULL (then the partitioner spreads records);
@@ -63,8 +63,8 @@ struct kafka_producer *kafka_producer_new(const struct kafka_options *opt, char 
  * serving reports for up to 1 s).
  */
 int kafka_produce(struct kafka_producer *p, const char *topic, const void *key, size_t keylen,
-		  const void *value, size_t len, const char *const *headers,
-		  struct kafka_delivery *d, char *err, size_t errlen);
+                  const void *value, size_t len, const char *const *headers,
+                  struct kafka_delivery *d, char *err, size_t errlen);
 
 /*
  * Serves delivery reports until nothing is outstanding or timeout_ms passes. Returns 0 when
@@ -82,8 +82,7 @@ int kafka_producer_outstanding(struct kafka_producer *p);
  * True when the cluster answered a metadata request within timeout_ms (for /readyz);
  * thread-safe. On false writes why.
  */
-bool kafka_producer_reachable(struct kafka_producer *p, int timeout_ms, char *why,
-			      size_t whylen);
+bool kafka_producer_reachable(struct kafka_producer *p, int timeout_ms, char *why, size_t whylen);
 
 /* Flushes (up to 10 s) and frees. NULL is accepted. Records still not acknowledged after
  * the flush are reported through their deliveries (err set, done). */
@@ -100,8 +99,8 @@ struct kafka_message {
 	size_t keylen;
 	const void *value;
 	size_t len;
-	int64_t timestamp_ms;   /* broker/producer timestamp, -1 if none */
-	void *internal;         /* the rd_kafka_message_t */
+	int64_t timestamp_ms; /* broker/producer timestamp, -1 if none */
+	void *internal;       /* the rd_kafka_message_t */
 };
 
 /* A header of a polled record, or NULL. Sets *len. Valid until the message is released. */
@@ -119,11 +118,11 @@ enum kafka_poll_result {
  * committed offset starts at the earliest record. Returns NULL with a reason in err.
  */
 struct kafka_consumer *kafka_consumer_new(const struct kafka_options *opt, const char *group,
-					  const char *const *topics, char *err, size_t errlen);
+                                          const char *const *topics, char *err, size_t errlen);
 
 /* Waits up to timeout_ms for one record. See enum kafka_poll_result. */
 enum kafka_poll_result kafka_consumer_poll(struct kafka_consumer *c, int timeout_ms,
-					   struct kafka_message *out, char *err, size_t errlen);
+                                           struct kafka_message *out, char *err, size_t errlen);
 
 /*
  * Declares the message's effect durable: stores offset+1 for commit. Call in order per
@@ -145,8 +144,7 @@ int kafka_consumer_assigned(struct kafka_consumer *c);
 uint64_t kafka_consumer_resets(struct kafka_consumer *c);
 
 /* Same contract as kafka_producer_reachable, through the consumer's handle. */
-bool kafka_consumer_reachable(struct kafka_consumer *c, int timeout_ms, char *why,
-			      size_t whylen);
+bool kafka_consumer_reachable(struct kafka_consumer *c, int timeout_ms, char *why, size_t whylen);
 
 /* Commits stored offsets, leaves the group, frees. NULL is accepted. */
 void kafka_consumer_free(struct kafka_consumer *c);
@@ -159,8 +157,7 @@ void kafka_consumer_free(struct kafka_consumer *c);
  * dlq.partition, dlq.offset, dlq.time (RFC 3339). Waits for the acknowledgement (up to
  * timeout_ms), so the caller may then mark the original done. Returns 0, or -1 with err.
  */
-int kafka_dead_letter(struct kafka_producer *p, const struct kafka_message *m,
-		      const char *service, const char *reason, int timeout_ms, char *err,
-		      size_t errlen);
+int kafka_dead_letter(struct kafka_producer *p, const struct kafka_message *m, const char *service,
+                      const char *reason, int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -46,10 +46,14 @@ bool log_enabled(enum log_level level);
  */
 void log_emit(enum log_level level, const char *msg, const char *fields_fmt, ...);
 
-#define log_debug(...) ((void)(log_enabled(LOG_LEVEL_DEBUG) && (log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__), 1)))
-#define log_info(...)  ((void)(log_enabled(LOG_LEVEL_INFO) && (log_emit(LOG_LEVEL_INFO, __VA_ARGS__), 1)))
-#define log_warn(...)  ((void)(log_enabled(LOG_LEVEL_WARN) && (log_emit(LOG_LEVEL_WARN, __VA_ARGS__), 1)))
-#define log_error(...) ((void)(log_enabled(LOG_LEVEL_ERROR) && (log_emit(LOG_LEVEL_ERROR, __VA_ARGS__), 1)))
+#define log_debug(...)                                                                             \
+	((void)(log_enabled(LOG_LEVEL_DEBUG) && (log_emit(LOG_LEVEL_DEBUG, __VA_ARGS__), 1)))
+#define log_info(...)                                                                              \
+	((void)(log_enabled(LOG_LEVEL_INFO) && (log_emit(LOG_LEVEL_INFO, __VA_ARGS__), 1)))
+#define log_warn(...)                                                                              \
+	((void)(log_enabled(LOG_LEVEL_WARN) && (log_emit(LOG_LEVEL_WARN, __VA_ARGS__), 1)))
+#define log_error(...)                                                                             \
+	((void)(log_enabled(LOG_LEVEL_ERROR) && (log_emit(LOG_LEVEL_ERROR, __VA_ARGS__), 1)))
 
 /*
  * Masks personal data for logs: keeps the first and last character of each word-like part and

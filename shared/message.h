@@ -18,14 +18,16 @@
 #include "fields.h"
 
 #define MESSAGE_SCHEMA "message.v1"
-#define MESSAGE_MAX_TEXT_CHARS 20000  /* longer posts are rejected, not truncated */
+#define MESSAGE_MAX_TEXT_CHARS 20000 /* longer posts are rejected, not truncated */
 #define MESSAGE_MAX_ID_CHARS 256
 #define MESSAGE_MAX_NAME_CHARS 256
-#define MESSAGE_MAX_LIST 64           /* links, mentions */
+#define MESSAGE_MAX_LIST 64 /* links, mentions */
 
 struct message {
-	char *id;            /* stable id assigned by the collector, unique per (source, external_id) */
-	char *source;        /* feed that delivered it: "vk", "telegram", "rss", "open311", "http", ... */
+	/* Stable id assigned by the collector, unique per (source, external_id). */
+	char *id;
+	/* Feed that delivered it: "vk", "telegram", "rss", "open311", "http", ... */
+	char *source;
 	char *external_id;   /* the id in the source system */
 	char *kind;          /* "post", "comment", "report", "message" or NULL */
 	char *text;          /* plain text, normalised */
@@ -34,15 +36,17 @@ struct message {
 	char *url;           /* link to the original, or NULL */
 	char *author_id;     /* personal data: masked in logs (log_mask); may be NULL */
 	char *author_name;
-	char *community_id;  /* the page, group or channel it was posted in; may be NULL */
+	/* The page, group or channel it was posted in; may be NULL. */
+	char *community_id;
 	char *community_name;
-	char *address;       /* free-text address given by the source, or NULL */
+	char *address; /* free-text address given by the source, or NULL */
 	bool has_coords;
 	double lat, lon;
-	json_t *links;       /* array of strings, or NULL; owned reference */
-	json_t *mentions;    /* array of strings, or NULL; owned reference */
-	json_t *thread;      /* object of scalar values identifying where to reply in the source
-				(e.g. {"owner_id":"-1","post_id":"5"}), or NULL; owned reference */
+	json_t *links;    /* array of strings, or NULL; owned reference */
+	json_t *mentions; /* array of strings, or NULL; owned reference */
+	/* Object of scalar values identifying where to reply in the source
+	 * (e.g. {"owner_id":"-1","post_id":"5"}), or NULL; owned reference. */
+	json_t *thread;
 };
 
 /*

@@ -41,13 +41,13 @@ void metrics_free(struct metrics *reg);
  * The returned metric is owned by the registry.
  */
 struct metric *metrics_counter(struct metrics *reg, const char *name, const char *help,
-			       const char *label_names);
+                               const char *label_names);
 struct metric *metrics_gauge(struct metrics *reg, const char *name, const char *help,
-			     const char *label_names);
+                             const char *label_names);
 /* `buckets`: strictly increasing upper bounds, or NULL/0 for the defaults
  * (0.0005 .. 10 seconds, suited to per-message latency). */
 struct metric *metrics_histogram(struct metrics *reg, const char *name, const char *help,
-				 const char *label_names, const double *buckets, size_t nbuckets);
+                                 const char *label_names, const double *buckets, size_t nbuckets);
 
 /* Counter: adds v (>= 0) to the series selected by the label values. */
 void metric_add(struct metric *m, double v, ...);

@@ -49,11 +49,11 @@ struct service_settings {
 };
 
 struct service {
-	const char *name;              /* static string, e.g. "collector" */
+	const char *name; /* static string, e.g. "collector" */
 	struct service_settings settings;
-	struct metrics *metrics;       /* owned */
-	struct http_server *http;      /* owned */
-	struct metric *processed;      /* borrowed from metrics */
+	struct metrics *metrics;  /* owned */
+	struct http_server *http; /* owned */
+	struct metric *processed; /* borrowed from metrics */
 	struct metric *failed;
 	struct metric *dead_lettered;
 	struct metric *latency;
@@ -68,8 +68,8 @@ extern const size_t service_common_nvars;
  * service's own settings (may be NULL/0). Returns 0, or -1 with every configuration problem in
  * err; the caller prints err and exits with status 2 (nothing else is set up then).
  */
-int service_init(struct service *svc, const char *name, const struct config_var *vars,
-		 size_t nvars, void *settings, char *err, size_t errlen);
+int service_init(struct service *svc, const char *name, const struct config_var *vars, size_t nvars,
+                 void *settings, char *err, size_t errlen);
 
 /* Adds the readiness check "postgres" (PQping of DATABASE_URL). */
 void service_ready_postgres(struct service *svc);
@@ -88,7 +88,6 @@ void service_drain(struct service *svc);
 
 /* Frees the HTTP server (waiting for handlers), metrics and settings. NULL members are fine.
  * `vars`/`settings` are the service's own table and struct, freed too. */
-void service_free(struct service *svc, const struct config_var *vars, size_t nvars,
-		  void *settings);
+void service_free(struct service *svc, const struct config_var *vars, size_t nvars, void *settings);
 
 #endif
