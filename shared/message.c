@@ -180,6 +180,16 @@ static int decode_fields(const json_t *obj, struct message *m, struct field_erro
 		return -1;
 	if (m->kind && !kind_valid(m->kind))
 		return field_fail(e, "kind", "must be one of post, comment, report, message");
+	bool has_revision;
+	if (field_integer(obj, "", "revision", false, 1, INT32_MAX, &m->revision, &has_revision,
+	                  e) < 0)
+		return -1;
+	if (!has_revision)
+		m->revision = 1;
+	if (take_string(obj, "", "parent_id", false, MESSAGE_MAX_ID_CHARS, &m->parent_id, e) < 0)
+		return -1;
+	if (m->parent_id && !m->parent_id[0])
+		return field_fail(e, "parent_id", "must not be empty");
 	if (take_string(obj, "", "text", true, MESSAGE_MAX_TEXT_CHARS, &m->text, e) < 0)
 		return -1;
 	if (field_time(obj, "", "posted_at", true, &m->posted_at, NULL, e) < 0 ||
@@ -257,6 +267,9 @@ json_t *message_encode(const struct message *m)
 	put_string(obj, "source", m->source);
 	put_string(obj, "external_id", m->external_id);
 	put_string(obj, "kind", m->kind);
+	if (m->revision > 1)
+		json_object_set_new(obj, "revision", json_integer(m->revision));
+	put_string(obj, "parent_id", m->parent_id);
 	put_string(obj, "text", m->text);
 	put_string(obj, "posted_at", posted);
 	put_string(obj, "received_at", received);
@@ -286,6 +299,7 @@ void message_clear(struct message *m)
 	free(m->source);
 	free(m->external_id);
 	free(m->kind);
+	free(m->parent_id);
 	free(m->text);
 	free(m->url);
 	free(m->author_id);

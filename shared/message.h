@@ -28,8 +28,12 @@ struct message {
 	char *id;
 	/* Feed that delivered it: "vk", "telegram", "rss", "open311", "http", ... */
 	char *source;
-	char *external_id;   /* the id in the source system */
-	char *kind;          /* "post", "comment", "report", "message" or NULL */
+	char *external_id; /* the id in the source system */
+	char *kind;        /* "post", "comment", "report", "message" or NULL */
+	/* 1 for the text as first seen; each edit the source reports increments it. */
+	int64_t revision;
+	/* For a comment: the id of the message it replies to, or NULL. */
+	char *parent_id;
 	char *text;          /* plain text, normalised */
 	int64_t posted_at;   /* ms since epoch, UTC: when the citizen wrote it */
 	int64_t received_at; /* ms since epoch, UTC: when the collector accepted it */
