@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,4 +522,104 @@ out:
 	if (ident)
 		PQfreemem(ident);
 	return rc;
+}
+
+/* ---- pool ------------------------------------------------------------------------------------ */
+
+struct db_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	char *url;
+	int size;
+	int opened; /* connections created so far (free or lent) */
+	int nfree;
+	struct db **idle; /* the free ones, a stack */
+};
+
+struct db_pool *db_pool_new(const char *url, int size)
+{
+	struct db_pool *pool = xcalloc(1, sizeof(*pool));
+
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+	pool->url = xstrdup(url);
+	pool->size = size > 0 ? size : 1;
+	pool->idle = xcalloc((size_t)pool->size, sizeof(*pool->idle));
+	return pool;
+}
+
+struct db *db_pool_acquire(struct db_pool *pool, int timeout_ms, char *err, size_t errlen)
+{
+	struct timespec until;
+	struct db *db = NULL;
+	bool open_new = false;
+	int64_t deadline = time_mono_ms() + timeout_ms;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool->lock);
+	while (pool->nfree == 0 && pool->opened >= pool->size) {
+		if (pthread_cond_timedwait(&pool->freed, &pool->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	if (pool->nfree > 0) {
+		db = pool->idle[--pool->nfree];
+	} else if (pool->opened < pool->size) {
+		pool->opened++;
+		open_new = true;
+	}
+	pthread_mutex_unlock(&pool->lock);
+
+	if (!db && !open_new) {
+		set_err(err, errlen, "all %d database connections are busy", pool->size);
+		return NULL;
+	}
+	int left = (int)(deadline - time_mono_ms());
+	if (left < 1)
+		left = 1;
+	if (open_new)
+		db = db_connect(pool->url, left, NULL, err, errlen);
+	else if (db_ensure(db, left, NULL, err, errlen) < 0)
+		db->broken = true; /* keep the handle; it is retried at the next acquire */
+	if (db && db_ok(db))
+		return db;
+	/* Could not connect: give the slot back so a later call retries. */
+	pthread_mutex_lock(&pool->lock);
+	if (db)
+		pool->idle[pool->nfree++] = db;
+	else
+		pool->opened--;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+void db_pool_release(struct db_pool *pool, struct db *db)
+{
+	if (!db)
+		return;
+	if (db_ok(db) && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		db_rollback(db);
+	pthread_mutex_lock(&pool->lock);
+	pool->idle[pool->nfree++] = db;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+	if (!pool)
+		return;
+	for (int i = 0; i < pool->nfree; i++)
+		db_free(pool->idle[i]);
+	free(pool->idle);
+	free(pool->url);
+	pthread_cond_destroy(&pool->freed);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
 }

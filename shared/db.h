@@ -66,6 +66,30 @@ int db_ensure(struct db *db, int timeout_ms, const volatile sig_atomic_t *stop, 
 /* True when a PostgreSQL server answers at `url` (PQping; thread-safe, no session). */
 bool db_reachable(const char *url, char *why, size_t whylen);
 
+/*
+ * A pool of connections for code that runs on several threads (HTTP handlers): each thread
+ * borrows a connection for one unit of work and gives it back. Connections are opened lazily,
+ * up to `size`, and a broken one is reconnected when next acquired. Thread-safe.
+ */
+struct db_pool;
+
+/* New pool for `url` (copied) of at most `size` connections. Caller frees with db_pool_free. */
+struct db_pool *db_pool_new(const char *url, int size);
+
+/*
+ * Borrows a connected connection, waiting up to timeout_ms for a free one and for connecting.
+ * Returns NULL with a reason in err (pool exhausted, server unreachable). Give it back with
+ * db_pool_release, even after errors; a transaction left open is rolled back there.
+ */
+struct db *db_pool_acquire(struct db_pool *pool, int timeout_ms, char *err, size_t errlen);
+
+/* Gives a connection back. NULL is accepted. */
+void db_pool_release(struct db_pool *pool, struct db *db);
+
+/* Closes every connection and frees. All connections must have been released. NULL is
+ * accepted. */
+void db_pool_free(struct db_pool *pool);
+
 /* One numbered migration: versions strictly increase; `sql` may hold several statements. */
 struct db_migration {
 	int version;

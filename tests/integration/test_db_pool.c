@@ -1,0 +1,172 @@
+/*
+ * Integration tests of the connection pool in shared/db against a real PostgreSQL server
+ * (TEST_DATABASE_URL): lazy opening up to the size, waiting for a free connection and timing
+ * out, a transaction left open rolled back on release, and a connection the server killed
+ * replaced at the next acquire.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "timefmt.h"
+
+static const char *db_url;
+
+static int setup_group(void **state)
+{
+	(void)state;
+	db_url = getenv("TEST_DATABASE_URL");
+	if (!db_url || !*db_url) {
+		fprintf(stderr, "TEST_DATABASE_URL is not set: run through `make test`\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int backend_pid(struct db *db)
+{
+	char err[256];
+	PGresult *res = db_exec(db, "SELECT pg_backend_pid()", 0, NULL, err, sizeof(err));
+	assert_non_null(res);
+	int pid = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return pid;
+}
+
+static void test_opens_up_to_size_then_times_out(void **state)
+{
+	char err[256] = "";
+	struct db_pool *pool = db_pool_new(db_url, 2);
+	(void)state;
+
+	struct db *a = db_pool_acquire(pool, 5000, err, sizeof(err));
+	struct db *b = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a != b);
+	assert_int_not_equal(backend_pid(a), backend_pid(b));
+
+	int64_t t0 = time_mono_ms();
+	struct db *c = db_pool_acquire(pool, 300, err, sizeof(err));
+	int64_t waited = time_mono_ms() - t0;
+	assert_null(c);
+	assert_non_null(strstr(err, "busy"));
+	assert_true(waited >= 250);
+
+	/* Given back, the same connection is lent again: no third one is opened. */
+	int pid_a = backend_pid(a);
+	db_pool_release(pool, a);
+	c = db_pool_acquire(pool, 1000, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(backend_pid(c), pid_a);
+	db_pool_release(pool, b);
+	db_pool_release(pool, c);
+	db_pool_free(pool);
+}
+
+struct waiter {
+	struct db_pool *pool;
+	struct db *got;
+	char err[256];
+};
+
+static void *acquire_thread(void *arg)
+{
+	struct waiter *w = arg;
+	w->got = db_pool_acquire(w->pool, 5000, w->err, sizeof(w->err));
+	return NULL;
+}
+
+static void test_waiter_gets_released_connection(void **state)
+{
+	char err[256] = "";
+	struct db_pool *pool = db_pool_new(db_url, 1);
+	struct waiter w = {.pool = pool};
+	pthread_t t;
+	(void)state;
+
+	struct db *a = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_non_null(a);
+	assert_int_equal(pthread_create(&t, NULL, acquire_thread, &w), 0);
+	usleep(200 * 1000);
+	assert_null(w.got); /* still waiting */
+	db_pool_release(pool, a);
+	pthread_join(t, NULL);
+	assert_ptr_equal(w.got, a);
+	db_pool_release(pool, w.got);
+	db_pool_free(pool);
+}
+
+static void test_release_rolls_back_open_transaction(void **state)
+{
+	char err[256] = "";
+	struct db_pool *pool = db_pool_new(db_url, 1);
+	(void)state;
+
+	struct db *a = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_non_null(a);
+	assert_int_equal(db_run(a, "CREATE TEMP TABLE pool_t(x int)", 0, NULL, err, sizeof(err)),
+	                 0);
+	assert_int_equal(db_begin(a, err, sizeof(err)), 0);
+	assert_int_equal(db_run(a, "INSERT INTO pool_t VALUES (1)", 0, NULL, err, sizeof(err)), 0);
+	db_pool_release(pool, a); /* without commit */
+
+	struct db *b = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_ptr_equal(a, b);
+	assert_int_equal(PQtransactionStatus(db_conn(b)), PQTRANS_IDLE);
+	PGresult *res = db_exec(b, "SELECT count(*) FROM pool_t", 0, NULL, err, sizeof(err));
+	assert_non_null(res);
+	assert_string_equal(PQgetvalue(res, 0, 0), "0");
+	PQclear(res);
+	db_pool_release(pool, b);
+	db_pool_free(pool);
+}
+
+static void test_killed_connection_replaced(void **state)
+{
+	char err[256] = "", pid[16];
+	struct db_pool *pool = db_pool_new(db_url, 1);
+	struct db *admin = db_connect(db_url, 5000, NULL, err, sizeof(err));
+	(void)state;
+
+	assert_non_null(admin);
+	struct db *a = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_non_null(a);
+	snprintf(pid, sizeof(pid), "%d", backend_pid(a));
+	const char *p[1] = {pid};
+	assert_int_equal(
+	        db_run(admin, "SELECT pg_terminate_backend($1::int)", 1, p, err, sizeof(err)), 0);
+	usleep(100 * 1000);
+	/* The caller sees its statement fail... */
+	assert_null(db_exec(a, "SELECT 1", 0, NULL, err, sizeof(err)));
+	db_pool_release(pool, a);
+	/* ...and the next borrower gets a working connection. */
+	struct db *b = db_pool_acquire(pool, 5000, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(db_run(b, "SELECT 1", 0, NULL, err, sizeof(err)), 0);
+	assert_int_not_equal(backend_pid(b), atoi(pid));
+	db_pool_release(pool, b);
+	db_pool_free(pool);
+	db_free(admin);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_opens_up_to_size_then_times_out),
+	        cmocka_unit_test(test_waiter_gets_released_connection),
+	        cmocka_unit_test(test_release_rolls_back_open_transaction),
+	        cmocka_unit_test(test_killed_connection_replaced),
+	};
+	return cmocka_run_group_tests(tests, setup_group, NULL);
+}
