@@ -40,67 +40,6 @@ int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
 	return -1;
 }
 
-static bool is_cont(unsigned char c)
-{
-	return (c & 0xC0) == 0x80;
-}
-
-/*
- * Well-formed sequences, as in the Unicode standard's table 3-7: the second byte's range
- * depends on the first byte, which is what excludes overlong forms (C0, C1, E0 80..9F,
- * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF (F4 90.., F5..FF).
- */
-long utf8_invalid_at(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = u[i];
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-		if (c == 0)
-			return (long)i;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 2;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 3;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 4;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return (long)i;
-		}
-		if (len - i < n || u[i + 1] < lo || u[i + 1] > hi)
-			return (long)i;
-		for (size_t k = 2; k < n; k++)
-			if (!is_cont(u[i + k]))
-				return (long)i;
-		i += n;
-	}
-	return -1;
-}
-
-size_t utf8_length(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (!is_cont(u[i]))
-			n++;
-	return n;
-}
-
 /* Joins prefix and name into "prefix.name", or "name" when prefix is empty. */
 static void join_path(char out[96], const char *path, const char *name)
 {

@@ -7,7 +7,9 @@
  *
  * Strings are checked to be valid UTF-8 (jansson already guarantees that for parsed text, but
  * values built in code are checked too) and not to contain NUL bytes, and their length limit
- * is in Unicode code points, not bytes.
+ * is in Unicode code points, not bytes. The check and the count are utf8.h's; this header
+ * includes it because decoders that check text of their own (message.c's thread keys) use it
+ * alongside these readers.
  */
 #ifndef SHARED_FIELDS_H
 #define SHARED_FIELDS_H
@@ -16,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "utf8.h"
 
 struct field_error {
 	char field[96];    /* dotted path: "location.lat", "items[3].text" */
@@ -27,16 +31,6 @@ struct field_error {
  * are. e and field may be NULL. */
 int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-
-/*
- * Returns the byte offset of the first invalid UTF-8 sequence in s[0..len) (overlong forms,
- * surrogates, code points above U+10FFFF, truncated sequences and NUL count as invalid), or -1
- * when it is all valid.
- */
-long utf8_invalid_at(const char *s, size_t len);
-
-/* Number of code points in valid UTF-8 s[0..len). */
-size_t utf8_length(const char *s, size_t len);
 
 /*
  * In all the readers below, a member whose value is JSON null counts as absent, and obj that

@@ -7,6 +7,7 @@
  */
 #include "log.h"
 
+#include "utf8.h"
 #include "xalloc.h"
 
 #include <jansson.h>
@@ -64,79 +65,18 @@ bool log_enabled(enum log_level level)
 	return (int)level >= atomic_load_explicit(&log_min_level, memory_order_relaxed);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0) /* overlong */
-			return 0;
-		if (c == 0xED && s[1] >= 0xA0) /* surrogate */
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90) /* overlong */
-			return 0;
-		if (c == 0xF4 && s[1] >= 0x90) /* above U+10FFFF */
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-static uint32_t utf8_decode(const unsigned char *s, size_t len)
-{
-	switch (len) {
-	case 1:
-		return s[0];
-	case 2:
-		return ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
-	case 3:
-		return ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) |
-		       (s[2] & 0x3F);
-	default:
-		return ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-		       ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-	}
-}
-
 /*
  * A JSON string for text that should be UTF-8 but may not be (a message built from input):
  * invalid bytes become U+FFFD rather than losing the whole line.
  */
 static json_t *json_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	json_t *j = json_string(s);
 	char *fixed;
-	size_t o = 0;
 
 	if (j)
 		return j;
-	fixed = xmalloc(strlen(s) * 3 + 1);
-	while (*p) {
-		size_t n = utf8_seq_len(p);
-		if (n == 0) {
-			memcpy(fixed + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			p++;
-		} else {
-			memcpy(fixed + o, p, n);
-			o += n;
-			p += n;
-		}
-	}
-	fixed[o] = '\0';
+	fixed = utf8_sanitize(s, strlen(s), NULL);
 	j = json_string(fixed);
 	free(fixed);
 	return j ? j : json_string("");
@@ -256,17 +196,18 @@ static bool is_word_char(uint32_t cp)
  */
 char *log_mask(const char *personal)
 {
-	const unsigned char *p, *word_start = NULL;
-	size_t cap, o = 0;
+	const char *p, *end, *word_start = NULL;
+	size_t len, o = 0;
 	char *out;
 
 	if (!personal)
 		return NULL;
-	cap = strlen(personal) + 1;
-	out = xmalloc(cap);
-	p = (const unsigned char *)personal;
+	len = strlen(personal);
+	out = xmalloc(len + 1);
+	p = personal;
+	end = personal + len;
 	for (;;) {
-		size_t n = *p ? utf8_seq_len(p) : 0;
+		size_t n = *p ? utf8_seq_len(p, (size_t)(end - p)) : 0;
 		bool word = *p && (n == 0 || is_word_char(utf8_decode(p, n)));
 
 		if (word) {
@@ -277,16 +218,16 @@ char *log_mask(const char *personal)
 		}
 		if (word_start) {
 			/* emit the word [word_start, p): first char, stars, last char */
-			const unsigned char *q = word_start;
+			const char *q = word_start;
 			size_t count = 0, idx = 0;
 			while (q < p) {
-				size_t m = utf8_seq_len(q);
+				size_t m = utf8_seq_len(q, (size_t)(p - q));
 				q += m ? m : 1;
 				count++;
 			}
 			q = word_start;
 			while (q < p) {
-				size_t m = utf8_seq_len(q);
+				size_t m = utf8_seq_len(q, (size_t)(p - q));
 				bool keep = (idx == 0 || idx == count - 1) && m > 0;
 				if (keep) {
 					memcpy(out + o, q, m);

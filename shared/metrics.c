@@ -11,6 +11,7 @@
  */
 #include "metrics.h"
 
+#include "utf8.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -547,59 +548,27 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 /*
  * Escapes HELP text (backslash, newline) or a label value (also double quote). The format
- * requires UTF-8, and label values come from input, so invalid bytes become U+FFFD.
+ * requires UTF-8, and label values come from input, so invalid bytes first become U+FFFD; the
+ * escaped characters are ASCII, which never occurs inside a multi-byte sequence.
  */
 static void sb_escaped(struct strbuf *sb, const char *s, bool quote)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	char *valid = utf8_sanitize(s, strlen(s), NULL);
+	const char *p = valid;
 
-	while (*p) {
-		size_t n = utf8_seq_len(p);
-		if (n == 0) {
-			sb_puts(sb, "\xEF\xBF\xBD");
-			p++;
-		} else if (*p == '\\') {
-			sb_puts(sb, "\\\\");
-			p++;
-		} else if (*p == '\n') {
-			sb_puts(sb, "\\n");
-			p++;
-		} else if (quote && *p == '"') {
-			sb_puts(sb, "\\\"");
-			p++;
-		} else {
-			sb_putn(sb, (const char *)p, n);
-			p += n;
-		}
+	for (;;) {
+		size_t run = strcspn(p, quote ? "\\\n\"" : "\\\n");
+
+		sb_putn(sb, p, run);
+		p += run;
+		if (!*p)
+			break;
+		sb_puts(sb, *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : "\\\"");
+		p++;
 	}
+	free(valid);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * Unit tests for shared/fields: the hand-written UTF-8 validator and counter, and the typed
- * readers whose errors name the field. Every error case checks the exact field and message,
+ * Unit tests for shared/fields: the typed readers whose errors name the field (the UTF-8 checks
+ * they rely on are tested in test_utf8.c). Every error case checks the exact field and message,
  * since those go verbatim into HTTP error bodies and dead-letter reasons.
  */
 #include <stdarg.h>
@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include "fields.h"
-
-#define BYTES(lit) (lit), (sizeof(lit) - 1)
 
 static void assert_error(const struct field_error *e, const char *field, const char *message)
 {
@@ -38,112 +36,6 @@ static json_t *obj_with(const char *name, json_t *value)
 	json_t *o = json_object();
 	assert_int_equal(json_object_set_new(o, name, value), 0);
 	return o;
-}
-
-/* ---- UTF-8 ----------------------------------------------------------------------------- */
-
-static void test_utf8_valid(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_invalid_at("", 0), -1);
-	assert_int_equal(utf8_invalid_at(BYTES("plain ascii ~!@#")), -1);
-	assert_int_equal(utf8_invalid_at(BYTES("Нет отопления в доме на ул. Щетинкина, Абакан")),
-	                 -1);
-	assert_int_equal(
-	        utf8_invalid_at(BYTES("Яма на дороге 🚧🕳️ Черногорск")),
-	        -1);
-	/* The first and last code point of every encoded length and around the surrogates. */
-	assert_int_equal(utf8_invalid_at(BYTES("\x01\x7f")), -1);
-	assert_int_equal(utf8_invalid_at(BYTES("\xc2\x80")), -1);         /* U+0080 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xdf\xbf")), -1);         /* U+07FF */
-	assert_int_equal(utf8_invalid_at(BYTES("\xe0\xa0\x80")), -1);     /* U+0800 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xed\x9f\xbf")), -1);     /* U+D7FF */
-	assert_int_equal(utf8_invalid_at(BYTES("\xee\x80\x80")), -1);     /* U+E000 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xef\xbf\xbf")), -1);     /* U+FFFF */
-	assert_int_equal(utf8_invalid_at(BYTES("\xf0\x90\x80\x80")), -1); /* U+10000 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xf4\x8f\xbf\xbf")), -1); /* U+10FFFF */
-	/* len bounds the scan: an invalid byte past it is not looked at. */
-	assert_int_equal(utf8_invalid_at("ok\xff", 2), -1);
-}
-
-static void test_utf8_overlong(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_invalid_at(BYTES("\xc0\x80")), 0); /* NUL in two bytes */
-	assert_int_equal(utf8_invalid_at(BYTES("\xc0\xaf")), 0); /* '/' in two bytes */
-	assert_int_equal(utf8_invalid_at(BYTES("\xc1\xbf")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xe0\x80\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xe0\x9f\xbf")), 0); /* U+07FF in three bytes */
-	assert_int_equal(utf8_invalid_at(BYTES("\xf0\x80\x80\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf0\x8f\xbf\xbf")), 0); /* U+FFFF in four */
-	assert_int_equal(utf8_invalid_at(BYTES("abc\xc0\xaf")), 3);
-}
-
-static void test_utf8_surrogates_and_range(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_invalid_at(BYTES("\xed\xa0\x80")), 0); /* U+D800 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xed\xaf\xbf")), 0); /* U+DBFF */
-	assert_int_equal(utf8_invalid_at(BYTES("\xed\xb0\x80")), 0); /* U+DC00 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xed\xbf\xbf")), 0); /* U+DFFF */
-	/* A CESU-8 pair for an emoji is two surrogates, not one code point. */
-	assert_int_equal(utf8_invalid_at(BYTES("ok \xed\xa0\xbd\xed\xb8\x80")), 3);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf4\x90\x80\x80")), 0); /* U+110000 */
-	assert_int_equal(utf8_invalid_at(BYTES("\xf5\x80\x80\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf7\xbf\xbf\xbf")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf8\x88\x80\x80\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xfc\x84\x80\x80\x80\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xfe")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xff")), 0);
-}
-
-static void test_utf8_truncated_and_stray(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_invalid_at(BYTES("ab\xd0")), 2);
-	assert_int_equal(utf8_invalid_at(BYTES("\xe2\x82")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf0\x9f\x98")), 0);
-	/* Cut by len in the middle of a valid character. */
-	assert_int_equal(utf8_invalid_at("\xd0\x9f", 1), 0);
-	assert_int_equal(utf8_invalid_at("Да\xf0\x9f\x98\x80", 7), 4);
-	/* Lead byte followed by something that is not a continuation byte. */
-	assert_int_equal(utf8_invalid_at(BYTES("\xd0"
-	                                       "A")),
-	                 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xe2\x82"
-	                                       "A")),
-	                 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xf0\x9f\x98"
-	                                       "A")),
-	                 0);
-	assert_int_equal(utf8_invalid_at(BYTES("\xd0\xd0\x9f")), 0);
-	/* Continuation bytes with no lead byte. */
-	assert_int_equal(utf8_invalid_at(BYTES("\x80")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("a\xbf")), 1);
-	assert_int_equal(utf8_invalid_at(BYTES("\xd0\x9f\x80")), 2);
-	/* The offset is in bytes, after valid multi-byte text. */
-	assert_int_equal(utf8_invalid_at(BYTES("Привет\xff")), 12);
-}
-
-static void test_utf8_nul(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_invalid_at(BYTES("\0")), 0);
-	assert_int_equal(utf8_invalid_at(BYTES("ab\0cd")), 2);
-	assert_int_equal(utf8_invalid_at(BYTES("Абакан\0")), 12);
-}
-
-static void test_utf8_length(void **state)
-{
-	(void)state;
-	assert_int_equal(utf8_length("", 0), 0);
-	assert_int_equal(utf8_length(BYTES("abc")), 3);
-	assert_int_equal(utf8_length(BYTES("Привет")), 6);
-	assert_int_equal(utf8_length(BYTES("😀")), 1);
-	assert_int_equal(utf8_length(BYTES("Саяногорск 🚌 bus №7")), 19);
-	assert_int_equal(utf8_length(BYTES("\xef\xbf\xbf\xf4\x8f\xbf\xbf")), 2);
-	/* Mixed scripts: Latin, Cyrillic, Khakas letters, Greek, CJK. */
-	assert_int_equal(utf8_length(BYTES("aЯӧҷΩ水")), 6);
 }
 
 /* ---- field_fail ------------------------------------------------------------------------ */
@@ -532,12 +424,6 @@ static void test_schema(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_utf8_valid),
-	        cmocka_unit_test(test_utf8_overlong),
-	        cmocka_unit_test(test_utf8_surrogates_and_range),
-	        cmocka_unit_test(test_utf8_truncated_and_stray),
-	        cmocka_unit_test(test_utf8_nul),
-	        cmocka_unit_test(test_utf8_length),
 	        cmocka_unit_test(test_field_fail),
 	        cmocka_unit_test(test_field_fail_truncates_to_valid_utf8),
 	        cmocka_unit_test(test_string_ok),
