@@ -123,6 +123,10 @@ int service_init(struct service *svc, const char *name, const struct config_var 
 	if (err && errlen)
 		err[0] = '\0';
 	svc->name = name;
+	/* Before this function builds any JSON: jansson's allocation failures then abort through
+	 * xmalloc like every other, instead of coming back as NULL values that json_object_set_new
+	 * and the like would quietly drop. free matches xmalloc's malloc. */
+	json_set_alloc_funcs(xmalloc, free);
 	lifecycle_install();
 
 	/* Both tables are loaded whatever the first one says: every problem in one message. */

@@ -67,6 +67,10 @@ extern const size_t service_common_nvars;
  * Initialises svc (zeroed by the caller) for the service `name`. `vars`/`settings` describe the
  * service's own settings (may be NULL/0). Returns 0, or -1 with every configuration problem in
  * err; the caller prints err and exits with status 2 (nothing else is set up then).
+ *
+ * First of all it makes jansson allocate through xmalloc (json_set_alloc_funcs(xmalloc, free),
+ * for the whole process), so running out of memory inside jansson aborts through the project's
+ * one path too. JSON values made before the call stay valid: both allocators are malloc's.
  */
 int service_init(struct service *svc, const char *name, const struct config_var *vars, size_t nvars,
                  void *settings, char *err, size_t errlen);
