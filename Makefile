@@ -15,6 +15,9 @@
 #   tests/unit/test_*.c             -> build/<v>/tests/unit/test_*
 #   tests/integration/test_*.c      -> build/<v>/tests/integration/test_*  (with tests/lib/*.c)
 #   tests/fixtures/*.c              -> build/<v>/tests/fixtures/*           (helper programs)
+#   tests/<service>/test_*.c        -> build/<v>/tests/<service>/test_*      (linked with that
+#                                      service's objects except main.o: its internals under test)
+#   deploy/demo/*.c                 -> build/<v>/bin/demo-sources           (fake source APIs)
 
 # Prerequisites below use $$(wildcard services/$$*/...) to find each service's own files.
 .SECONDEXPANSION:
@@ -23,7 +26,7 @@ VARIANT := $(if $(SAN),san,dev)
 B := build/$(VARIANT)
 
 CC ?= cc
-PKGS := rdkafka libpq jansson libmicrohttpd libcurl
+PKGS := rdkafka libpq jansson libmicrohttpd libcurl libxml-2.0
 TEST_PKGS := cmocka
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -50,6 +53,8 @@ SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
 SERVICE_BINS := $(SERVICES:%=$(B)/bin/%)
 
 BROKER := $(B)/bin/kafka-broker
+DEMO_SRC := $(wildcard deploy/demo/*.c)
+DEMO := $(if $(DEMO_SRC),$(B)/bin/demo-sources)
 
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(B)/obj/%.o)
@@ -59,16 +64,18 @@ INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(INTEG_SRC:%.c=$(B)/%)
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
 FIXTURE_BINS := $(FIXTURE_SRC:%.c=$(B)/%)
+SERVICE_TEST_SRC := $(foreach s,$(SERVICES),$(wildcard tests/$(s)/test_*.c))
+SERVICE_TEST_BINS := $(SERVICE_TEST_SRC:%.c=$(B)/%)
 
 .PHONY: all services tests deps run test clean clean-data format format-check
-all: services $(BROKER) tests
+all: services $(BROKER) $(DEMO) tests
 services: $(SERVICE_BINS)
-tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS)
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS)
 
 # ---- objects -------------------------------------------------------------------------------
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(TEST_CFLAGS) -Itests/lib) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(if $(findstring tests/,$<),$(TEST_CFLAGS) -Itests/lib $(addprefix -Iservices/,$(firstword $(subst /, ,$(patsubst tests/%,%,$<))))) -MMD -MP -c $< -o $@
 
 $(LIBSHARED): $(SHARED_OBJ)
 	@mkdir -p $(@D)
@@ -92,7 +99,16 @@ $(BROKER): $(B)/obj/deploy/local/kafka_broker.o $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(DEMO): $(DEMO_SRC:%.c=$(B)/obj/%.o) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # ---- tests -----------------------------------------------------------------------------------
+# A service's own tests link its objects (all but main.o) and its embedded migrations.
+$(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(patsubst %.c,$(B)/obj/%.o,$$(filter-out %/main.c,$$(wildcard services/$$(firstword $$(subst /, ,$$*))/*.c))) $(B)/obj/gen/$$(firstword $$(subst /, ,$$*))_migrations.o $(TESTLIB_OBJ) $(LIBSHARED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/%.o $(TESTLIB_OBJ) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)

@@ -81,7 +81,10 @@ done
 
 # ---- integration tests ----------------------------------------------------------------------
 integ=""
-for t in "$B"/tests/integration/test_* tests/integration/test_*.sh; do
+# Integration tests, and each service's own tests (tests/<service>/), which need the servers too.
+for t in "$B"/tests/integration/test_* "$B"/tests/*/test_* tests/integration/test_*.sh; do
+	case "$t" in */tests/unit/* | */tests/fixtures/*) continue ;; esac
+	case " $integ " in *" $t "*) continue ;; esac
 	[ -e "$t" ] && selected "$(basename "$t")" && integ="$integ $t"
 done
 
@@ -124,13 +127,13 @@ if [ -n "$integ" ]; then
 	echo "tests: PostgreSQL on 127.0.0.1:$PG_PORT, Kafka at $TEST_KAFKA_BROKERS"
 
 	for t in $integ; do
-		name=$(basename "$t" .sh)
+		name=$(basename "$(dirname "$t")")/$(basename "$t" .sh)
 		db="t_$(printf '%s' "$name" | tr -c 'a-z0-9_' '_')"
 		PGOPTIONS="-c client_min_messages=warning" psql "$PG_ADMIN_URL" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
 		export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/$db"
 		case "$t" in
-		*.sh) run_one "integration/$name" sh "$t" ;;
-		*) run_one "integration/$name" "$t" ;;
+		*.sh) run_one "$name" sh "$t" ;;
+		*) run_one "$name" "$t" ;;
 		esac
 	done
 fi

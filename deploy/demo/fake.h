@@ -1,0 +1,58 @@
+/*
+ * demo-sources: local stand-ins for the public APIs the collector polls (VK API, Telegram Bot
+ * API, RSS/Atom feeds, Open311 GeoReport v2), serving the demo stream
+ * (khakassia_posts.ndjson) or posts a test adds, in the APIs' own documented JSON/XML shapes.
+ * `make run` points the collector's *_API_URL settings here; the collector tests do the same
+ * and use the control endpoints to inject faults.
+ *
+ * One process, one HTTP server (shared/http.h), one route set per API, all reading one world:
+ *
+ *   GET  /vk/method/<method>        VK API (wall.get, wall.getComments, newsfeed.search)
+ *   GET  /telegram/bot<token>/<m>   Telegram Bot API (getUpdates)
+ *   GET  /rss/<community-slug>.xml  RSS 2.0;  GET /atom/<community-slug>.xml  Atom
+ *   GET  /open311/<name>/requests.json   Open311 GeoReport v2
+ *   POST /control/posts    append posts (NDJSON, the demo file's line format)
+ *   POST /control/fault    {"api":"vk","error_code":6,"count":2} | {"api":"rss","status":500}
+ *   GET  /control/stats    {"<api>.<method>": request count, ...}
+ */
+#ifndef DEMO_FAKE_H
+#define DEMO_FAKE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct http_server;
+
+struct fake_world {
+	pthread_mutex_t lock;   /* guards everything below; handlers run on several threads */
+	json_t *posts;          /* array of post objects in the demo file's line format, in order */
+	int64_t start_ms;       /* server start: a post's time is start_ms - minutes_ago * 60000 */
+	int64_t pace_per_s;     /* 0: every post visible at once; else posts appear at this rate */
+	json_t *faults;         /* {"<api>": fault object as posted to /control/fault} */
+	json_t *stats;          /* {"<api>.<method>": count} */
+	const char *vk_token;   /* the access token VK routes accept (others get error 5) */
+	const char *tg_token;   /* the bot token Telegram routes accept (others get 401) */
+};
+
+/* Posts visible now: a new array reference of the first N posts (N grows with pace). */
+json_t *fake_visible_posts(struct fake_world *w);
+
+/*
+ * Takes one pending fault for `api` if any: returns a new reference to the fault object (and
+ * decrements its count, removing it at zero), or NULL. Also counts the request in stats under
+ * "<api>.<method>".
+ */
+json_t *fake_take_fault(struct fake_world *w, const char *api, const char *method);
+
+/* Unix seconds of a post's time (start_ms - minutes_ago minutes). */
+int64_t fake_post_time(const struct fake_world *w, const json_t *post);
+
+/* Route registration, one per API file. */
+void fake_vk_routes(struct http_server *srv, struct fake_world *w);
+void fake_telegram_routes(struct http_server *srv, struct fake_world *w);
+void fake_rss_routes(struct http_server *srv, struct fake_world *w);
+void fake_open311_routes(struct http_server *srv, struct fake_world *w);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * sources: the pollers (source adapters) and the threads that run them.
+ *
+ * Each configured source instance (the VK communities and keywords, the Telegram bot, each RSS
+ * feed, each Open311 endpoint) is a struct source run by its own thread with its own database
+ * connection, so a slow or failing source never holds up another. A poll fetches what is new
+ * since the source's cursor, submits it (intake_submit), and only then moves the cursor on
+ * (store_cursor_set), so a crash re-polls and the store's idempotence drops the repeats.
+ *
+ * The runner turns poll results into pacing: OK waits interval_ms; RETRY backs off
+ * exponentially (1 s doubling to 5 min, with jitter); RATE_LIMITED waits retry_after_ms (or
+ * backs off); FAILED (bad credentials, a source that will not work until someone acts) marks
+ * the source down in collector_source_up, logs an error, and retries every 5 minutes, never a
+ * crash loop.
+ */
+#ifndef COLLECTOR_SOURCES_H
+#define COLLECTOR_SOURCES_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct collector;
+struct db;
+
+/* Settings of each adapter (read from the environment through the collector's table). */
+struct vk_settings {
+	char *api_url;         /* VK_API_URL, default https://api.vk.com/method */
+	char *access_token;    /* VK_ACCESS_TOKEN (secret); unset: VK disabled */
+	char *api_version;     /* VK_API_VERSION, default 5.199 */
+	char *communities;     /* VK_COMMUNITIES: owner ids "-10001,-10002" (wall.get + comments) */
+	char *keywords;        /* VK_KEYWORDS: "отопление,мусор" (newsfeed.search) */
+	int64_t comment_posts; /* VK_COMMENT_POSTS: recent posts per community whose comments are read */
+	int64_t interval_ms;   /* VK_INTERVAL */
+};
+
+struct telegram_settings {
+	char *api_url;         /* TELEGRAM_API_URL, default https://api.telegram.org */
+	char *bot_token;       /* TELEGRAM_BOT_TOKEN (secret); unset: Telegram disabled */
+	int64_t poll_timeout_ms; /* TELEGRAM_POLL_TIMEOUT: getUpdates long-poll timeout */
+};
+
+struct rss_settings {
+	char *feeds;           /* RSS_FEEDS: "name=url,name2=url2" (RSS 2.0 or Atom) */
+	int64_t interval_ms;   /* RSS_INTERVAL */
+};
+
+struct open311_settings {
+	char *endpoints;       /* OPEN311_ENDPOINTS: "name=base_url,..." (GeoReport v2) */
+	char *api_key;         /* OPEN311_API_KEY (secret), optional */
+	int64_t interval_ms;   /* OPEN311_INTERVAL */
+};
+
+struct source_env {
+	struct collector *collector;
+	struct db *db;                        /* this source's own connection */
+	const volatile sig_atomic_t *stop;    /* long operations give up when *stop is set */
+};
+
+enum poll_status {
+	POLL_OK,           /* done; wait interval_ms */
+	POLL_RETRY,        /* transient failure (network, 5xx, store): back off */
+	POLL_RATE_LIMITED, /* the API asked us to slow down */
+	POLL_FAILED,       /* needs an operator (invalid token, forbidden): source marked down */
+};
+
+struct poll_result {
+	enum poll_status status;
+	int retry_after_ms; /* RATE_LIMITED: how long the API asked for, or 0 */
+	int fetched;        /* messages handed to intake_submit in this poll */
+	char error[256];    /* what went wrong, when status != OK (no secrets) */
+};
+
+struct source {
+	char *name;          /* instance: "vk", "telegram", "rss:abakan-news", "open311:krsk";
+	                        metrics label and cursor namespace (owned) */
+	int64_t interval_ms; /* pause after a successful poll (0: poll again at once) */
+	void *impl;          /* the adapter's state (owned; freed by free_impl) */
+	void (*poll)(struct source *src, struct source_env *env, struct poll_result *res);
+	void (*free_impl)(void *impl);
+	pthread_t thread;    /* the runner's */
+	bool started;
+};
+
+/* A growable list of sources. */
+struct source_set {
+	struct source **items;
+	size_t n;
+};
+
+/* Appends src (takes ownership). */
+void source_set_add(struct source_set *set, struct source *src);
+
+/* New source with a copy of name; the adapter fills the rest. */
+struct source *source_new(const char *name, int64_t interval_ms);
+
+/* Frees every source and the list. */
+void source_set_free(struct source_set *set);
+
+/*
+ * Adapter constructors: each appends its configured instances to set and returns 0 (none when
+ * the adapter is not configured), or -1 with err naming the bad variable.
+ */
+int vk_sources(const struct vk_settings *s, struct source_set *set, char *err, size_t errlen);
+int telegram_sources(const struct telegram_settings *s, struct source_set *set, char *err,
+                     size_t errlen);
+int rss_sources(const struct rss_settings *s, struct source_set *set, char *err, size_t errlen);
+int open311_sources(const struct open311_settings *s, struct source_set *set, char *err,
+                    size_t errlen);
+
+/* Starts one thread per source. Returns 0 or -1 with err. */
+int sources_start(struct collector *c, struct source_set *set, char *err, size_t errlen);
+
+/* Waits for the source threads to finish after lifecycle_stopping() turned true. */
+void sources_join(struct source_set *set);
+
+#endif
