@@ -1,8 +1,8 @@
 /*
- * Integration tests of the connection pool in shared/db against a real PostgreSQL server
- * (TEST_DATABASE_URL): lazy opening up to the size, waiting for a free connection and timing
- * out, a transaction left open rolled back on release, and a connection the server killed
- * replaced at the next acquire.
+ * Integration tests of shared/db's tools for batched and concurrent work, against a real
+ * PostgreSQL server (TEST_DATABASE_URL): text-array parameters (db_text_array) carry any
+ * string intact; the connection pool opens lazily up to its size, makes a borrower wait and
+ * time out, rolls back a transaction left open, and replaces a connection the server killed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -160,9 +160,53 @@ static void test_killed_connection_replaced(void **state)
 	db_free(admin);
 }
 
+static void test_text_array_round_trip(void **state)
+{
+	static const char *const items[] = {"plain",
+	                                    "",
+	                                    "with \"quotes\"",
+	                                    "back\\slash",
+	                                    "comma, {braces}",
+	                                    "NULL",
+	                                    NULL,
+	                                    "Абакан, ул. Щетинкина 18 — «кв.» 5",
+	                                    "'; DROP TABLE x; --",
+	                                    " spaced "};
+	const size_t n = sizeof(items) / sizeof(items[0]);
+	char err[256] = "";
+	struct db *db = db_connect(db_url, 5000, NULL, err, sizeof(err));
+	(void)state;
+
+	assert_non_null(db);
+	char *array = db_text_array(items, n);
+	const char *p[1] = {array};
+	PGresult *res = db_exec(
+	        db, "SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i", 1, p,
+	        err, sizeof(err));
+	if (!res)
+		fail_msg("%s: %s", array, err);
+	assert_int_equal(PQntuples(res), (int)n);
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i]) {
+			assert_true(PQgetisnull(res, (int)i, 0));
+			continue;
+		}
+		assert_false(PQgetisnull(res, (int)i, 0));
+		assert_string_equal(PQgetvalue(res, (int)i, 0), items[i]);
+	}
+	PQclear(res);
+	free(array);
+
+	array = db_text_array(NULL, 0);
+	assert_string_equal(array, "{}");
+	free(array);
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_text_array_round_trip),
 	        cmocka_unit_test(test_opens_up_to_size_then_times_out),
 	        cmocka_unit_test(test_waiter_gets_released_connection),
 	        cmocka_unit_test(test_release_rolls_back_open_transaction),
