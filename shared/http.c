@@ -117,6 +117,44 @@ void http_respond_error(struct http_response *resp, int status, const char *code
 	http_respond_json(resp, status, o);
 }
 
+/* RFC 9110 token characters. */
+static bool is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-.^_`|~", *p)))
+			return false;
+	}
+	return true;
+}
+
+int http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+	if (!resp || !name || !value || resp->nheaders >= HTTP_MAX_RESPONSE_HEADERS ||
+	    !is_token(name))
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return -1;
+	}
+	resp->headers[resp->nheaders].name = xstrdup(name);
+	resp->headers[resp->nheaders].value = xstrdup(value);
+	resp->nheaders++;
+	return 0;
+}
+
+static void response_clear_headers(struct http_response *resp)
+{
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+		resp->headers[i].name = resp->headers[i].value = NULL;
+	}
+	resp->nheaders = 0;
+}
+
 /* ---- routes --------------------------------------------------------------------------------- */
 
 static void route_clear(struct route *r)
@@ -333,14 +371,19 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
 	} else {
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	}
-	if (!r)
+	if (!r) {
+		response_clear_headers(resp);
 		return MHD_NO;
+	}
 	if (resp->body_len > 0 || resp->content_type)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 		                        resp->content_type ? resp->content_type
 		                                           : "application/json");
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	for (size_t i = 0; i < resp->nheaders; i++)
+		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+	response_clear_headers(resp);
 	rc = MHD_queue_response(conn, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	if (srv->requests) {
@@ -447,6 +490,7 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 
 		route->fn(route->ctx, &req, &resp);
 		if (resp.status < 100 || resp.status > 599) {
+			response_clear_headers(&resp);
 			http_respond_error(&resp, 500, "internal", NULL,
 			                   "handler set an invalid status");
 		}

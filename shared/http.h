@@ -44,12 +44,28 @@ const char *http_request_query(const struct http_request *req, const char *name)
 /* A "{name}" path parameter captured by the route, or NULL. Valid during the handler call. */
 const char *http_request_param(const struct http_request *req, const char *name);
 
+#define HTTP_MAX_RESPONSE_HEADERS 8
+
 struct http_response {
 	int status; /* default 200 */
 	char *body; /* owned: malloc'd, freed by the server; NULL for empty */
 	size_t body_len;
 	const char *content_type; /* static string; default "application/json" */
+	/* Extra headers (ETag, Last-Modified, Retry-After...), added with http_response_header;
+	 * names and values are owned, sent and freed by the server. */
+	struct {
+		char *name;
+		char *value;
+	} headers[HTTP_MAX_RESPONSE_HEADERS];
+	size_t nheaders;
 };
+
+/*
+ * Adds a header to the response (name and value are copied). Returns 0, or -1 (nothing added)
+ * when HTTP_MAX_RESPONSE_HEADERS are already set, the name is empty or not a token, or the
+ * value holds a CR, LF or other control character (no header injection from data).
+ */
+int http_response_header(struct http_response *resp, const char *name, const char *value);
 
 /* Sets status and a JSON body (takes the reference to `body`; it is serialised and released). */
 void http_respond_json(struct http_response *resp, int status, json_t *body);
