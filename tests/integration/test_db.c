@@ -11,29 +11,21 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
+#include "testdb.h"
+#include "testenv.h"
+#include "timefmt.h"
 
 static const char *db_url;
 static char prefix[64];
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A schema name unique to this run and test. */
 static void schema_name(char *buf, size_t len, const char *what)
@@ -82,66 +74,23 @@ static long query_long(struct db *db, const char *sql, int n, const char *const 
 	return strtol(buf, NULL, 10);
 }
 
-/* A TCP port on 127.0.0.1 with nobody listening (bound, then closed). */
-static int closed_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	db_url = getenv("TEST_DATABASE_URL");
-	if (!db_url || !*db_url) {
-		fprintf(stderr,
-		        "TEST_DATABASE_URL is not set: these tests need a PostgreSQL server "
-		        "(tests/run.sh starts one; or deploy/local/pg.sh start DIR PORT and "
-		        "export TEST_DATABASE_URL=$(sh deploy/local/pg.sh url PORT))\n");
-		return -1;
-	}
+	db_url = testdb_url();
 	snprintf(prefix, sizeof(prefix), "t_db_%ld_%ld", (long)getpid(), (long)time(NULL));
 	return 0;
 }
 
+/* Drops every schema this run created. */
 static int group_teardown(void **state)
 {
-	char err[512];
-	struct db *db;
+	char run_prefix[80], err[512];
 
 	(void)state;
-	db = db_connect(db_url, 5000, NULL, err, sizeof(err));
-	if (!db)
-		return 0;
-	/* Drop every schema this run created; the names come from pg_namespace and are quoted
-	 * with format('%I'). */
-	{
-		char like[80];
-		const char *p[1] = {like};
-		PGresult *res;
-
-		snprintf(like, sizeof(like), "%s\\_%%", prefix);
-		res = db_exec(db,
-		              "SELECT format('DROP SCHEMA %I CASCADE', nspname) FROM pg_namespace "
-		              "WHERE nspname LIKE $1",
-		              1, p, err, sizeof(err));
-		for (int i = 0; res && i < PQntuples(res); i++)
-			(void)db_run(db, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
-		PQclear(res);
-	}
-	db_free(db);
+	snprintf(run_prefix, sizeof(run_prefix), "%s_", prefix);
+	if (testdb_drop_schemas(db_url, run_prefix, err, sizeof(err)) < 0)
+		fprintf(stderr, "teardown: %s\n", err);
 	return 0;
 }
 
@@ -481,10 +430,11 @@ static void test_connect_closed_port_times_out(void **state)
 	struct db *db;
 
 	(void)state;
-	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents", closed_port());
-	t0 = now_ms();
+	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents",
+	         testenv_free_port());
+	t0 = time_mono_ms();
 	db = db_connect(url, 1200, NULL, err, sizeof(err));
-	elapsed = now_ms() - t0;
+	elapsed = time_mono_ms() - t0;
 	assert_null(db);
 	/* It retried until the timeout (refusals are immediate), and not much longer. */
 	assert_true(elapsed >= 1000);
@@ -500,10 +450,11 @@ static void test_connect_honours_stop_flag(void **state)
 	int64_t t0;
 
 	(void)state;
-	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents", closed_port());
-	t0 = now_ms();
+	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents",
+	         testenv_free_port());
+	t0 = time_mono_ms();
 	assert_null(db_connect(url, 30000, &stop, err, sizeof(err)));
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(time_mono_ms() - t0 < 1000);
 }
 
 static void test_connect_malformed_url_fails_at_once(void **state)
@@ -511,11 +462,11 @@ static void test_connect_malformed_url_fails_at_once(void **state)
 	static const char *const url =
 	        "postgresql://postgres:hunter2@127.0.0.1:5432/x?bogus_option=1";
 	char err[512] = "";
-	int64_t t0 = now_ms();
+	int64_t t0 = time_mono_ms();
 
 	(void)state;
 	assert_null(db_connect(url, 10000, NULL, err, sizeof(err)));
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(time_mono_ms() - t0 < 1000);
 	assert_non_null(strstr(err, "not a valid"));
 	assert_null(strstr(err, "hunter2"));
 }
@@ -526,7 +477,8 @@ static void test_reachable(void **state)
 
 	(void)state;
 	assert_true(db_reachable(db_url, why, sizeof(why)));
-	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents", closed_port());
+	snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/incidents",
+	         testenv_free_port());
 	assert_false(db_reachable(url, why, sizeof(why)));
 	assert_true(strlen(why) > 0);
 }

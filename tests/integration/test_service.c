@@ -15,22 +15,23 @@
 
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "http_client.h"
+#include "promtool.h"
+#include "testdb.h"
+#include "testenv.h"
+#include "timefmt.h"
 
 #define MAX_CHILDREN 8
 
@@ -51,38 +52,11 @@ static char run_id[48];
 static struct child children[MAX_CHILDREN];
 static int nchildren;
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
-}
-
-/* A loopback port nobody listens on right now. */
-static int free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
 }
 
 /* ---- the fixture process ------------------------------------------------------------------- */
@@ -100,7 +74,7 @@ static struct child *start_echo(const char *schema, const char *const *overrides
 	assert_true(nchildren < MAX_CHILDREN);
 	c = &children[nchildren];
 	memset(c, 0, sizeof(*c));
-	c->port = free_port();
+	c->port = testenv_free_port();
 	snprintf(c->log, sizeof(c->log), "/tmp/test_service_%s_%d.log", run_id, nchildren);
 	nchildren++;
 	snprintf(port, sizeof(port), "%d", c->port);
@@ -161,7 +135,7 @@ static void print_log(const struct child *c)
 /* Waits up to timeout_ms for the child to exit; returns its wait status, or -1 on timeout. */
 static int wait_exit(struct child *c, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = time_mono_ms() + timeout_ms;
 
 	while (!c->reaped) {
 		pid_t r = waitpid(c->pid, &c->status, WNOHANG);
@@ -170,7 +144,7 @@ static int wait_exit(struct child *c, int timeout_ms)
 			c->reaped = true;
 			break;
 		}
-		if (now_ms() > deadline)
+		if (time_mono_ms() > deadline)
 			return -1;
 		sleep_ms(20);
 	}
@@ -201,11 +175,11 @@ static void url_of(const struct child *c, const char *path, char *buf, size_t le
 /* Polls /readyz until 200; fails (with the fixture's log) if it exits or takes over 20 s. */
 static void wait_ready(struct child *c)
 {
-	int64_t deadline = now_ms() + 20000;
+	int64_t deadline = time_mono_ms() + 20000;
 	char url[128], err[256];
 
 	url_of(c, "/readyz", url, sizeof(url));
-	while (now_ms() < deadline) {
+	while (time_mono_ms() < deadline) {
 		struct http_client_response r;
 
 		if (wait_exit(c, 0) != -1) {
@@ -281,23 +255,6 @@ static json_t *find_line(json_t *lines, const char *msg)
 	return NULL;
 }
 
-static int promtool_check(const char *text, size_t len)
-{
-	char path[] = "/tmp/test_service_metrics.XXXXXX";
-	char cmd[128];
-	int fd = mkstemp(path);
-	int status;
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 1>&2", path);
-	status = system(cmd);
-	unlink(path);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
-}
-
 /* A schema for this run and test. */
 static void schema_for(char *buf, size_t len, const char *what)
 {
@@ -311,14 +268,7 @@ static int group_setup(void **state)
 	const char *dir = getenv("TEST_FIXTURE_DIR");
 
 	(void)state;
-	db_url = getenv("TEST_DATABASE_URL");
-	if (!db_url || !*db_url) {
-		fprintf(stderr,
-		        "TEST_DATABASE_URL is not set: these tests need a PostgreSQL server "
-		        "(tests/run.sh starts one; or deploy/local/pg.sh start DIR PORT and "
-		        "export TEST_DATABASE_URL=$(sh deploy/local/pg.sh url PORT))\n");
-		return -1;
-	}
+	db_url = testdb_url();
 	snprintf(fixture, sizeof(fixture), "%s/echo_service",
 	         dir && *dir ? dir : "build/dev/tests/fixtures");
 	if (access(fixture, X_OK) != 0) {
@@ -333,28 +283,15 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* Drops every schema this run's fixtures created. */
 static int group_teardown(void **state)
 {
-	char err[256];
-	struct db *db;
+	char run_prefix[80], err[512];
 
 	(void)state;
-	db = db_connect(db_url, 5000, NULL, err, sizeof(err));
-	if (db) {
-		char like[80];
-		const char *p[1] = {like};
-		PGresult *res;
-
-		snprintf(like, sizeof(like), "echo\\_%s\\_%%", run_id);
-		res = db_exec(db,
-		              "SELECT format('DROP SCHEMA %I CASCADE', nspname) FROM pg_namespace "
-		              "WHERE nspname LIKE $1",
-		              1, p, err, sizeof(err));
-		for (int i = 0; res && i < PQntuples(res); i++)
-			(void)db_run(db, PQgetvalue(res, i, 0), 0, NULL, err, sizeof(err));
-		PQclear(res);
-		db_free(db);
-	}
+	snprintf(run_prefix, sizeof(run_prefix), "echo_%s_", run_id);
+	if (testdb_drop_schemas(db_url, run_prefix, err, sizeof(err)) < 0)
+		fprintf(stderr, "teardown: %s\n", err);
 	return 0;
 }
 
@@ -420,7 +357,7 @@ static void test_serves_api_metrics_and_json_logs(void **state)
 	assert_non_null(strstr(r.body, "\nprocess_resident_memory_bytes "));
 	assert_non_null(strstr(
 	        r.body, "http_requests_total{route=\"GET /v1/echo/{word}\",code=\"200\"} 1"));
-	if (promtool_check(r.body, r.body_len) != 0)
+	if (promtool_check(r.body, r.body_len, NULL, 0) != 0)
 		fail_msg("promtool rejected /metrics:\n%s", r.body);
 	http_client_response_clear(&r);
 
@@ -510,9 +447,9 @@ static void test_sigterm_drains_then_exits_0(void **state)
 	schema_for(schema, sizeof(schema), "drain");
 	c = start_echo(schema, slow_drain);
 	wait_ready(c);
-	t0 = now_ms();
+	t0 = time_mono_ms();
 	kill(c->pid, SIGTERM);
-	while (now_ms() - t0 < 1000 && !saw_draining) {
+	while (time_mono_ms() - t0 < 1000 && !saw_draining) {
 		json_t *j;
 
 		must_get(c, "/readyz", &r);
@@ -532,7 +469,7 @@ static void test_sigterm_drains_then_exits_0(void **state)
 	http_client_response_clear(&r);
 
 	assert_int_equal(exit_code(c, 10000), 0);
-	assert_true(now_ms() - t0 >= 1400);
+	assert_true(time_mono_ms() - t0 >= 1400);
 	json_decref(check_log(c));
 }
 
