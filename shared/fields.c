@@ -40,20 +40,24 @@ int field_fail(struct field_error *e, const char *field, const char *fmt, ...)
 	return -1;
 }
 
-/* Joins prefix and name into "prefix.name", or "name" when prefix is empty. */
-static void join_path(char out[96], const char *path, const char *name)
+/*
+ * obj[name], with JSON null taken as absent and obj that is not an object having no members;
+ * its full name for errors goes into field: "path.name", or "name" when path is empty.
+ */
+static const json_t *member(const json_t *obj, const char *path, const char *name, char field[96])
 {
 	if (path && *path)
-		snprintf(out, 96, "%s.%s", path, name);
+		snprintf(field, 96, "%s.%s", path, name);
 	else
-		snprintf(out, 96, "%s", name);
-}
-
-/* obj[name], with JSON null taken as absent. */
-static const json_t *get_member(const json_t *obj, const char *name)
-{
+		snprintf(field, 96, "%s", name);
 	const json_t *v = json_is_object(obj) ? json_object_get(obj, name) : NULL;
 	return json_is_null(v) ? NULL : v;
+}
+
+/* What every reader returns for an absent member: the error when it is required, else 0. */
+static int absent(bool required, const char *field, struct field_error *e)
+{
+	return required ? field_fail(e, field, "is required") : 0;
 }
 
 /* Validates one string value; `field` is its full path. */
@@ -86,11 +90,10 @@ int field_string(const json_t *obj, const char *path, const char *name, bool req
                  size_t max_chars, const char **out, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	*out = NULL;
-	const json_t *v = get_member(obj, name);
 	if (!v)
-		return required ? field_fail(e, field, "is required") : 0;
+		return absent(required, field, e);
 	if (check_string(v, field, required, max_chars, e) < 0)
 		return -1;
 	*out = json_string_value(v);
@@ -101,12 +104,11 @@ int field_time(const json_t *obj, const char *path, const char *name, bool requi
                bool *present, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	if (present)
 		*present = false;
-	const json_t *v = get_member(obj, name);
 	if (!v)
-		return required ? field_fail(e, field, "is required") : 0;
+		return absent(required, field, e);
 	if (!json_is_string(v))
 		return field_fail(e, field, "must be a string");
 	/* A NUL inside would let rfc3339_parse see only a valid prefix. */
@@ -123,12 +125,11 @@ int field_number(const json_t *obj, const char *path, const char *name, bool req
                  double max, double *out, bool *present, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	if (present)
 		*present = false;
-	const json_t *v = get_member(obj, name);
 	if (!v)
-		return required ? field_fail(e, field, "is required") : 0;
+		return absent(required, field, e);
 	if (!json_is_number(v))
 		return field_fail(e, field, "must be a number");
 	double d = json_number_value(v);
@@ -145,12 +146,11 @@ int field_integer(const json_t *obj, const char *path, const char *name, bool re
                   int64_t max, int64_t *out, bool *present, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	if (present)
 		*present = false;
-	const json_t *v = get_member(obj, name);
 	if (!v)
-		return required ? field_fail(e, field, "is required") : 0;
+		return absent(required, field, e);
 	if (!json_is_integer(v))
 		return field_fail(e, field, "must be an integer");
 	int64_t i = json_integer_value(v);
@@ -166,11 +166,10 @@ int field_object(const json_t *obj, const char *path, const char *name, bool req
                  const json_t **out, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	*out = NULL;
-	const json_t *v = get_member(obj, name);
 	if (!v)
-		return required ? field_fail(e, field, "is required") : 0;
+		return absent(required, field, e);
 	if (!json_is_object(v))
 		return field_fail(e, field, "must be an object");
 	*out = v;
@@ -181,9 +180,8 @@ int field_string_array(const json_t *obj, const char *path, const char *name, si
                        size_t max_chars, const json_t **out, struct field_error *e)
 {
 	char field[96];
-	join_path(field, path, name);
+	const json_t *v = member(obj, path, name, field);
 	*out = NULL;
-	const json_t *v = get_member(obj, name);
 	if (!v)
 		return 0;
 	if (!json_is_array(v))
@@ -203,12 +201,13 @@ int field_string_array(const json_t *obj, const char *path, const char *name, si
 
 int field_schema(const json_t *obj, const char *schema, struct field_error *e)
 {
-	const json_t *v = get_member(obj, "schema");
+	char field[96];
+	const json_t *v = member(obj, "", "schema", field);
 	if (!v)
-		return field_fail(e, "schema", "is required");
+		return absent(true, field, e);
 	if (!json_is_string(v))
-		return field_fail(e, "schema", "must be a string");
+		return field_fail(e, field, "must be a string");
 	if (json_string_length(v) != strlen(schema) || strcmp(json_string_value(v), schema) != 0)
-		return field_fail(e, "schema", "must be \"%s\"", schema);
+		return field_fail(e, field, "must be \"%s\"", schema);
 	return 0;
 }
