@@ -222,9 +222,15 @@ static int load_one(const struct config_var *v, const char *value, char *field,
 		*(char **)(void *)field = xstrdup(value);
 		return 0;
 	case CONFIG_INT:
-		rc = parse_int(value, &i64);
+	case CONFIG_MS:
+		/* Both parsers answer -1 when malformed, -2 when beyond int64. */
+		rc = v->type == CONFIG_INT ? parse_int(value, &i64) : parse_ms(value, &i64);
 		if (rc == -1) {
-			errors_add_bad(e, v, "not an integer", value);
+			errors_add_bad(e, v,
+			               v->type == CONFIG_INT
+			                       ? "not an integer"
+			                       : "not a duration (e.g. 250ms, 5s, 2m, 1h)",
+			               value);
 			return -1;
 		}
 		if (rc == -2 || (has_bounds(v) && (i64 < v->min || i64 > v->max))) {
@@ -240,18 +246,6 @@ static int load_one(const struct config_var *v, const char *value, char *field,
 			return -1;
 		}
 		*(bool *)(void *)field = b;
-		return 0;
-	case CONFIG_MS:
-		rc = parse_ms(value, &i64);
-		if (rc == -1) {
-			errors_add_bad(e, v, "not a duration (e.g. 250ms, 5s, 2m, 1h)", value);
-			return -1;
-		}
-		if (rc == -2 || (has_bounds(v) && (i64 < v->min || i64 > v->max))) {
-			errors_add_range(e, v, value);
-			return -1;
-		}
-		*(int64_t *)(void *)field = i64;
 		return 0;
 	}
 	errors_add(e, "%s: unknown variable type %d", v->name, (int)v->type);
