@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,18 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	b->len += n;
 	b->data[b->len] = '\0';
 	return n;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *stop = userdata;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return *stop ? 1 : 0; /* non-zero aborts the transfer */
 }
 
 /* Copies the value of header `name` from a raw header line, trimmed, when it matches. */
@@ -127,14 +140,22 @@ int fetch(const struct fetch_request *req, struct fetch_response *resp, char *er
 	}
 	if (req->method)
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
+	if (req->stop) {
+		/* libcurl calls this about once a second even while nothing arrives. */
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)(uintptr_t)req->stop);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	CURLcode cc = curl_easy_perform(curl);
 	if (cc != CURLE_OK) {
+		const char *name = req->display_url ? req->display_url : req->url;
 		if (body.too_big)
-			snprintf(err, errlen, "%s: response body over %zu bytes", req->url,
-			         body.max);
+			snprintf(err, errlen, "%s: response body over %zu bytes", name, body.max);
+		else if (cc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(err, errlen, "%s: stopped", name);
 		else
-			snprintf(err, errlen, "%s: %s", req->url, curl_easy_strerror(cc));
+			snprintf(err, errlen, "%s: %s", name, curl_easy_strerror(cc));
 		free(body.data);
 		fetch_response_clear(resp);
 		goto out;

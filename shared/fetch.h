@@ -10,6 +10,7 @@
 #ifndef SHARED_FETCH_H
 #define SHARED_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct fetch_request {
@@ -22,6 +23,12 @@ struct fetch_request {
 	const char *if_none_match;     /* ETag of the copy we hold, or NULL */
 	const char *if_modified_since; /* Last-Modified of the copy we hold, or NULL */
 	size_t max_body;               /* larger bodies fail the request; 0 means 16 MiB */
+	/* Checked while the request runs: once *stop is non-zero the request is abandoned as a
+	 * transport failure ("stopped"), so a long poll does not hold up shutdown. NULL: never. */
+	const volatile sig_atomic_t *stop;
+	/* How error messages name the request when `url` carries a secret (a token in the query
+	 * or the path, e.g. "api.vk.com wall.get"); NULL: errors quote `url`. */
+	const char *display_url;
 };
 
 struct fetch_response {
