@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "testdb.h"
 #include "timefmt.h"
 
 static const char *db_url;
@@ -25,11 +26,7 @@ static const char *db_url;
 static int setup_group(void **state)
 {
 	(void)state;
-	db_url = getenv("TEST_DATABASE_URL");
-	if (!db_url || !*db_url) {
-		fprintf(stderr, "TEST_DATABASE_URL is not set: run through `make test`\n");
-		return -1;
-	}
+	db_url = testdb_url();
 	return 0;
 }
 
