@@ -248,10 +248,27 @@ static rd_kafka_conf_t *conf_build(const struct kafka_options *opt,
 	return conf;
 }
 
-static void common_init(struct kafka_common *b)
+/*
+ * Sets up the part producers and consumers share and creates the handle from conf, whose opaque
+ * and callbacks the caller has set to the object b heads. From a successful rd_kafka_new on the
+ * handle owns conf; on failure this destroys conf and what it set up and says why in err
+ * ("<what>: <reason>"), so the caller only frees its object. Returns 0 or -1.
+ */
+static int common_create(struct kafka_common *b, rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                         const char *what, char *err, size_t errlen)
 {
+	char es[512];
+
 	pthread_mutex_init(&b->lock, NULL);
 	b->last_error[0] = '\0';
+	b->rk = rd_kafka_new(type, conf, es, sizeof(es));
+	if (!b->rk) {
+		rd_kafka_conf_destroy(conf);
+		set_err(err, errlen, "%s: %s", what, es);
+		pthread_mutex_destroy(&b->lock);
+		return -1;
+	}
+	return 0;
 }
 
 /* Metadata round trip: proves a broker answers, not merely that a socket was once open. */
@@ -314,17 +331,11 @@ struct kafka_producer *kafka_producer_new(const struct kafka_options *opt, char 
 	if (!conf)
 		return NULL;
 	struct kafka_producer *p = xcalloc(1, sizeof(*p));
-	common_init(&p->base);
 	atomic_init(&p->outstanding, 0);
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_producer_error);
-	char es[512];
-	p->base.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof(es));
-	if (!p->base.rk) {
-		rd_kafka_conf_destroy(conf);
-		set_err(err, errlen, "kafka producer: %s", es);
-		pthread_mutex_destroy(&p->base.lock);
+	if (common_create(&p->base, RD_KAFKA_PRODUCER, conf, "kafka producer", err, errlen) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -583,17 +594,11 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_options *opt, const
 	if (!conf)
 		return NULL;
 	struct kafka_consumer *c = xcalloc(1, sizeof(*c));
-	common_init(&c->base);
 	atomic_init(&c->resets, 0);
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_log_cb(conf, on_consumer_log);
 	rd_kafka_conf_set_error_cb(conf, on_consumer_error);
-	char es[512];
-	c->base.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof(es));
-	if (!c->base.rk) {
-		rd_kafka_conf_destroy(conf);
-		set_err(err, errlen, "kafka consumer: %s", es);
-		pthread_mutex_destroy(&c->base.lock);
+	if (common_create(&c->base, RD_KAFKA_CONSUMER, conf, "kafka consumer", err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
