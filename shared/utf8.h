@@ -39,9 +39,9 @@ size_t utf8_length(const char *s, size_t len);
 /*
  * A copy of s[0..len) in which every byte that does not start a well-formed sequence
  * (utf8_seq_len) is replaced by U+FFFD (EF BF BD), so the copy is valid UTF-8 whatever the input.
- * NUL bytes inside are copied as they are, and the copy is NUL-terminated after them. Its length
- * in bytes (at most 3 * len) goes into *out_len unless out_len is NULL. The caller frees the
- * copy; running out of memory aborts through xmalloc, so it is never NULL.
+ * NUL bytes inside are copied as they are, and a terminating NUL follows the copy. Its length in
+ * bytes (at most 3 * len, the terminator not counted) goes into *out_len unless out_len is NULL.
+ * The caller frees the copy; running out of memory aborts through xmalloc, never returns NULL.
  */
 char *utf8_sanitize(const char *s, size_t len, size_t *out_len);
 
