@@ -297,6 +297,35 @@ int db_run(struct db *db, const char *sql, int nparams, const char *const *param
 	return 0;
 }
 
+char *db_text_array(const char *const *items, size_t n)
+{
+	size_t cap = 3;
+	for (size_t i = 0; i < n; i++)
+		cap += items[i] ? strlen(items[i]) * 2 + 3 : 5;
+	char *out = xmalloc(cap), *o = out;
+
+	*o++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			*o++ = ',';
+		if (!items[i]) {
+			memcpy(o, "NULL", 4);
+			o += 4;
+			continue;
+		}
+		*o++ = '"';
+		for (const char *p = items[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o = '\0';
+	return out;
+}
+
 int db_begin(struct db *db, char *err, size_t errlen)
 {
 	return db_run(db, "BEGIN", 0, NULL, err, errlen);

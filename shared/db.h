@@ -49,6 +49,14 @@ PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const
 int db_run(struct db *db, const char *sql, int nparams, const char *const *params, char *err,
            size_t errlen);
 
+/*
+ * Encodes n strings as a PostgreSQL text array literal ({"a","b",NULL}) for one parameter, so
+ * a batch travels as a few array parameters ($1::text[]) unnested by the statement: one round
+ * trip for many rows, still no value spliced into SQL. A NULL item becomes SQL NULL. Caller
+ * frees.
+ */
+char *db_text_array(const char *const *items, size_t n);
+
 /* BEGIN / COMMIT / ROLLBACK. Return 0 or -1 with err. db_rollback never fails loudly: it is
  * the clean-up path. */
 int db_begin(struct db *db, char *err, size_t errlen);
