@@ -105,7 +105,10 @@ $(DEMO): $(DEMO_SRC:%.c=$(B)/obj/%.o) $(LIBSHARED)
 
 # ---- tests -----------------------------------------------------------------------------------
 # A service's own tests link its objects (all but main.o) and its embedded migrations.
-$(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(patsubst %.c,$(B)/obj/%.o,$$(filter-out %/main.c,$$(wildcard services/$$(firstword $$(subst /, ,$$*))/*.c))) $(B)/obj/gen/$$(firstword $$(subst /, ,$$*))_migrations.o $(TESTLIB_OBJ) $(LIBSHARED)
+# (A function, because make replaces a '%' written in a static pattern rule's prerequisites
+# with the stem, patsubst's pattern included.)
+service_lib_objs = $(patsubst %.c,$(B)/obj/%.o,$(filter-out %/main.c,$(wildcard services/$(1)/*.c)))
+$(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(call service_lib_objs,$$(firstword $$(subst /, ,$$*))) $(B)/obj/gen/$$(firstword $$(subst /, ,$$*))_migrations.o $(TESTLIB_OBJ) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
