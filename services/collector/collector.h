@@ -22,10 +22,10 @@
 #include "store.h"
 
 struct collector_settings {
-	char *ingest_tokens;   /* "token=source|source,token2=*" (secret) */
-	char *ingest_sources;  /* sources accepted over HTTP: "http,tuva.open311" */
+	char *ingest_tokens;  /* "token=source|source,token2=*" (secret) */
+	char *ingest_sources; /* sources accepted over HTTP: "http,tuva.open311" */
 	int64_t ingest_max_items;
-	char *topic;           /* messages.raw */
+	char *topic; /* messages.raw */
 	int64_t outbox_batch;
 	int64_t db_pool_size;
 	struct vk_settings vk;
@@ -37,21 +37,30 @@ struct collector_settings {
 struct collector {
 	struct service svc;
 	struct collector_settings settings;
-	struct db_pool *pool;           /* for HTTP handler threads */
+	struct db_pool *pool; /* for HTTP handler threads */
 	struct kafka_producer *producer;
 
-	struct metric *messages;        /* collector_messages_total{source,outcome} */
-	struct metric *rejected;        /* collector_rejected_total{source,field} */
-	struct metric *polls;           /* collector_polls_total{source,result} */
-	struct metric *poll_seconds;    /* collector_poll_duration_seconds{source} */
-	struct metric *source_up;       /* collector_source_up{source} */
-	struct metric *backlog;         /* collector_outbox_backlog */
-	struct metric *published;       /* collector_published_total */
+	struct metric *messages;     /* collector_messages_total{source,outcome} */
+	struct metric *rejected;     /* collector_rejected_total{source,field} */
+	struct metric *polls;        /* collector_polls_total{source,result} */
+	struct metric *poll_seconds; /* collector_poll_duration_seconds{source} */
+	struct metric *source_up;    /* collector_source_up{source} */
+	struct metric *backlog;      /* collector_outbox_backlog */
+	struct metric *published;    /* collector_published_total */
 
-	pthread_mutex_t wake_lock;      /* the outbox sleeps on `wake` between batches */
+	pthread_mutex_t wake_lock; /* the outbox sleeps on `wake` between batches */
 	pthread_cond_t wake;
 	bool woken;
 };
+
+/*
+ * Declares the collector's metrics in reg (borrowed; usually c->svc.metrics) and initialises
+ * the outbox wake-up. Tests call it on a collector they assemble by hand.
+ */
+void collector_setup(struct collector *c, struct metrics *reg);
+
+/* Releases what collector_setup made (not the metrics: the registry owns them). */
+void collector_teardown(struct collector *c);
 
 /* What happened to one submitted message. */
 struct intake_result {
@@ -73,8 +82,13 @@ struct intake_result {
  * stored and the caller must not acknowledge any of them.
  */
 int intake_submit(struct collector *c, struct db *db, const char *source, struct message *msgs,
-                  const bool *edits, size_t n, struct intake_result *res, char *err,
-                  size_t errlen);
+                  const bool *edits, size_t n, struct intake_result *res, char *err, size_t errlen);
+
+/*
+ * Counts a message rejected before or during intake under `source` (a bounded label: a
+ * configured source instance, or "http" for what the API refused before knowing its source).
+ */
+void intake_count_rejected(struct collector *c, const char *source, const struct field_error *e);
 
 /* Wakes the outbox so a stored message is published without waiting for its next round. */
 void collector_wake_outbox(struct collector *c);

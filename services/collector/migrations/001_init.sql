@@ -1,7 +1,8 @@
 -- The collector's own schema: every message it accepted, once, and the outbox state that
 -- gets it onto messages.raw; the pollers' cursors.
 
--- One row per (source, external_id); `id` is "source:external_id", the Kafka key.
+-- One row per (source, external_id): `id` is "source:external_id" (a source name has no ':'),
+-- so the primary key is that pair's uniqueness. It is also the Kafka key.
 -- `record` is the message.v1 record exactly as published. A row is in the outbox while
 -- published_revision < revision: an edit (revision + 1) puts it back.
 CREATE TABLE messages (
@@ -13,8 +14,7 @@ CREATE TABLE messages (
 	received_at        timestamptz NOT NULL,
 	record             jsonb NOT NULL,
 	published_revision integer NOT NULL DEFAULT 0,
-	published_at       timestamptz,
-	UNIQUE (source, external_id)
+	published_at       timestamptz
 );
 
 CREATE INDEX messages_outbox ON messages (received_at) WHERE published_revision < revision;
