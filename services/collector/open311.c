@@ -1,0 +1,444 @@
+/*
+ * open311: the Open311 GeoReport v2 poller. One source per OPEN311_ENDPOINTS entry
+ * ("open311:<name>") reads GET <base>/requests.json, the service requests of another region's
+ * or city's system, and maps each to a message of kind "report".
+ *
+ * GeoReport v2 (wiki.open311.org/GeoReport_v2) filters requests by requested_datetime with
+ * start_date / end_date (w3c date-times) and answers a JSON array of request objects
+ * (service_request_id, status, service_name, service_code, description, requested_datetime,
+ * updated_datetime, address, lat, long, media_url, ...); without start_date a server answers
+ * its default window (90 days or 1000 requests, whichever is smaller). The cursor "start_date"
+ * is the newest requested_datetime seen; start_date is inclusive, so the newest request comes
+ * back on the next poll and the store drops it as a duplicate, while a request filed in the
+ * same second is not missed. The cursor moves only after intake_submit committed.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "collector.h"
+#include "fetch.h"
+#include "log.h"
+#include "metrics.h"
+#include "sources.h"
+#include "store.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define OPEN311_MAX_BODY (16u << 20)
+#define OPEN311_TIMEOUT_MS 30000
+#define MAX_URL_CHARS 2048
+
+struct open311_endpoint {
+	char *name; /* as configured: "abakan" */
+	char *base; /* base URL without a trailing slash */
+	char *api_key;
+};
+
+static void endpoint_free(void *impl)
+{
+	struct open311_endpoint *e = impl;
+
+	if (!e)
+		return;
+	free(e->name);
+	free(e->base);
+	free(e->api_key);
+	free(e);
+}
+
+static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = st;
+	va_start(ap, fmt);
+	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+	va_end(ap);
+}
+
+/* GeoReport errors are [{"code":..., "description":...}]; the first description, if any. */
+static const char *geo_error(const json_t *body)
+{
+	const char *d = json_string_value(json_object_get(json_array_get(body, 0), "description"));
+
+	return d ? d : "";
+}
+
+/* Same pacing rules as the RSS poller (rss.c); 401/403 mean a wrong OPEN311_API_KEY. */
+static void http_failure(struct poll_result *res, const struct fetch_response *resp,
+                         const char *name)
+{
+	long st = resp->status;
+	json_t *body = json_loadb(resp->body, resp->body_len, 0, NULL);
+	char detail[128];
+
+	snprintf(detail, sizeof(detail), "%s", geo_error(body));
+	json_decref(body);
+	if (st == 429 || (st == 503 && resp->retry_after_s >= 0)) {
+		set_result(res, POLL_RATE_LIMITED, "endpoint %s: HTTP %ld (rate limited)", name,
+		           st);
+		res->retry_after_ms = resp->retry_after_s > 0 ? resp->retry_after_s * 1000 : 0;
+	} else if (st >= 500 || st == 408 || (st >= 300 && st < 400)) {
+		set_result(res, POLL_RETRY, "endpoint %s: HTTP %ld %s", name, st, detail);
+	} else if (st == 401 || st == 403) {
+		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s: check OPEN311_API_KEY",
+		           name, st, detail);
+	} else if (st == 404 || st == 410) {
+		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s: check OPEN311_ENDPOINTS",
+		           name, st, detail);
+	} else {
+		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s", name, st, detail);
+	}
+}
+
+/* A member that GeoReport servers write as a string or a number, as a new string or NULL. */
+static char *scalar_string(const json_t *v)
+{
+	if (json_is_string(v))
+		return json_string_length(v) ? xstrdup(json_string_value(v)) : NULL;
+	if (json_is_integer(v))
+		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return NULL;
+}
+
+/* lat / long: a JSON number or a numeric string. */
+static bool coordinate(const json_t *v, double *out)
+{
+	char *end;
+
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	if (!json_is_string(v) || !json_string_length(v))
+		return false;
+	*out = strtod(json_string_value(v), &end);
+	return *end == '\0';
+}
+
+static const char *opt_string(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s && *s ? s : NULL;
+}
+
+/*
+ * GeoReport dates are the W3C note's profile of ISO 8601 with a zone: RFC 3339, or the same
+ * without seconds ("2026-11-28T13:20+07:00"), which that profile allows too.
+ */
+static int w3c_datetime_parse(const char *s, int64_t *ms)
+{
+	char with_seconds[64];
+	size_t len = strlen(s);
+
+	if (rfc3339_parse(s, ms) == 0)
+		return 0;
+	if (len < 17 || len > 40 || s[10] != 'T' || s[13] != ':' ||
+	    (s[16] != 'Z' && s[16] != '+' && s[16] != '-'))
+		return -1;
+	snprintf(with_seconds, sizeof(with_seconds), "%.16s:00%s", s, s + 16);
+	return rfc3339_parse(with_seconds, ms);
+}
+
+/*
+ * Maps one request object. Returns 0, or -1 with the GeoReport field that made it unusable
+ * (the request cannot be identified or dated); m is then cleared.
+ */
+static int map_request(const struct open311_endpoint *e, const json_t *req, struct message *m,
+                       const char **bad_field)
+{
+	char *id = scalar_string(json_object_get(req, "service_request_id"));
+	const char *requested = opt_string(req, "requested_datetime");
+	const char *service = opt_string(req, "service_name");
+	const char *description = opt_string(req, "description");
+	const char *address = opt_string(req, "address");
+	const char *media = opt_string(req, "media_url");
+	char *escaped;
+	double lat, lon;
+
+	memset(m, 0, sizeof(*m));
+	if (!json_is_object(req)) {
+		*bad_field = "request";
+		return -1;
+	}
+	if (!id) {
+		*bad_field = "service_request_id";
+		return -1;
+	}
+	if (!requested || w3c_datetime_parse(requested, &m->posted_at) < 0) {
+		*bad_field = "requested_datetime";
+		free(id);
+		return -1;
+	}
+	m->source = xstrdup("open311");
+	m->external_id = xasprintf("%s:%s", e->name, id);
+	m->kind = xstrdup("report");
+	/* An empty text is left for normalize_message to reject (and count). */
+	m->text = xasprintf("%s%s%s", service ? service : "", service && description ? ": " : "",
+	                    description ? description : "");
+	/* GeoReport's "GET a request" resource is the link to the original. */
+	escaped = fetch_escape(id);
+	m->url = xasprintf("%s/requests/%s.json", e->base, escaped);
+	free(escaped);
+	if (strlen(m->url) > MAX_URL_CHARS) {
+		free(m->url);
+		m->url = NULL;
+	}
+	m->community_id = xstrdup(e->name);
+	m->address = address ? xstrdup(address) : NULL;
+	if (coordinate(json_object_get(req, "lat"), &lat) &&
+	    coordinate(json_object_get(req, "long"), &lon)) {
+		/* Out-of-range coordinates are dropped, not the report. */
+		if (lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+			m->has_coords = true;
+			m->lat = lat;
+			m->lon = lon;
+		}
+	}
+	if (media &&
+	    (strncasecmp(media, "http://", 7) == 0 || strncasecmp(media, "https://", 8) == 0) &&
+	    strlen(media) <= MAX_URL_CHARS)
+		m->links = json_pack("[s]", media);
+	m->thread = json_pack("{s:s, s:s}", "endpoint", e->name, "service_request_id", id);
+	free(id);
+	return 0;
+}
+
+static void open311_poll(struct source *src, struct source_env *env, struct poll_result *res)
+{
+	struct open311_endpoint *e = src->impl;
+	struct collector *c = env->collector;
+	char *cursor = NULL, *url = NULL, *query = NULL;
+	int64_t cursor_ms = INT64_MIN, newest;
+	struct fetch_request req = {.timeout_ms = OPEN311_TIMEOUT_MS, .max_body = OPEN311_MAX_BODY};
+	static const char *const headers[] = {"Accept: application/json", NULL};
+	struct fetch_response resp = {0};
+	json_t *body = NULL;
+	json_error_t jerr;
+	struct message *msgs = NULL;
+	struct intake_result *results = NULL;
+	size_t n = 0;
+	char err[512], buf[32];
+
+	memset(res, 0, sizeof(*res));
+	if (store_cursor_get(env->db, src->name, "start_date", &cursor, err, sizeof(err)) < 0) {
+		set_result(res, POLL_RETRY, "reading cursor start_date: %s", err);
+		goto out;
+	}
+	if (cursor && rfc3339_parse(cursor, &cursor_ms) < 0)
+		cursor_ms = INT64_MIN; /* unreadable: start over from the server's default window */
+	query = xstrdup("");
+	if (cursor_ms != INT64_MIN) {
+		char *escaped;
+
+		rfc3339_format(cursor_ms, buf);
+		escaped = fetch_escape(buf);
+		free(query);
+		query = xasprintf("?start_date=%s", escaped);
+		free(escaped);
+	}
+	if (e->api_key) {
+		char *escaped = fetch_escape(e->api_key), *q;
+
+		q = xasprintf("%s%capi_key=%s", query, *query ? '&' : '?', escaped);
+		free(escaped);
+		free(query);
+		query = q;
+	}
+	url = xasprintf("%s/requests.json%s", e->base, query);
+	req.url = url;
+	req.headers = headers;
+	if (fetch(&req, &resp, err, sizeof(err)) < 0) {
+		/* fetch's reason starts with the URL, which carries the API key: never echo it. */
+		size_t ul = strlen(url);
+		const char *reason =
+		        strncmp(err, url, ul) == 0 ? err + ul + (err[ul] ? 2 : 0) : err;
+
+		set_result(res, POLL_RETRY, "endpoint %s: %s", e->name, reason);
+		goto out;
+	}
+	if (resp.status < 200 || resp.status > 299) {
+		http_failure(res, &resp, e->name);
+		goto out;
+	}
+	body = json_loadb(resp.body, resp.body_len, 0, &jerr);
+	if (!body || !json_is_array(body)) {
+		if (body)
+			set_result(res, POLL_RETRY,
+			           "endpoint %s: requests.json is not a JSON array", e->name);
+		else
+			set_result(res, POLL_RETRY, "endpoint %s: invalid JSON at line %d: %s",
+			           e->name, jerr.line, jerr.text);
+		goto out;
+	}
+
+	newest = cursor_ms;
+	msgs = xcalloc(json_array_size(body) + 1, sizeof(*msgs));
+	for (size_t i = 0; i < json_array_size(body); i++) {
+		const char *bad = NULL;
+
+		if (map_request(e, json_array_get(body, i), &msgs[n], &bad) < 0) {
+			/* Answered, not swallowed: counted and logged; the others go on. */
+			metric_add(c->messages, 1, src->name, "rejected");
+			metric_add(c->rejected, 1, src->name, bad);
+			log_warn("open311 request skipped", "{s:s, s:i, s:s}", "source", src->name,
+			         "index", (int)i, "field", bad);
+			continue;
+		}
+		if (msgs[n].posted_at > newest)
+			newest = msgs[n].posted_at;
+		n++;
+	}
+	if (n) {
+		results = xcalloc(n, sizeof(*results));
+		if (intake_submit(c, env->db, src->name, msgs, NULL, n, results, err, sizeof(err)) <
+		    0) {
+			set_result(res, POLL_RETRY, "endpoint %s: storing requests: %s", e->name,
+			           err);
+			goto out;
+		}
+	}
+	res->fetched = (int)n;
+	if (newest != cursor_ms) {
+		rfc3339_format(newest, buf);
+		if (store_cursor_set(env->db, src->name, "start_date", buf, err, sizeof(err)) < 0) {
+			/* Stored already: the next poll asks again and the store drops the repeats. */
+			set_result(res, POLL_RETRY, "endpoint %s: writing cursor: %s", e->name,
+			           err);
+			goto out;
+		}
+	}
+	res->status = POLL_OK;
+out:
+	for (size_t i = 0; i < n; i++)
+		message_clear(&msgs[i]);
+	free(msgs);
+	free(results);
+	json_decref(body);
+	fetch_response_clear(&resp);
+	free(url);
+	free(query);
+	free(cursor);
+}
+
+/* Endpoint names become part of metric labels, cursor keys and message ids: keep them plain. */
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len > 64 || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(isalnum(ch) || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+int open311_sources(const struct open311_settings *s, struct source_set *set, char *err,
+                    size_t errlen)
+{
+	struct source_set mine = {0};
+	const char *p;
+	int entry = 0;
+
+	if (!s || !s->endpoints || !*s->endpoints)
+		return 0;
+	p = s->endpoints;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		const char *eq;
+		size_t len;
+		char *name, *base, *label;
+		struct open311_endpoint *e;
+		struct source *src;
+
+		if (!end)
+			end = p + strlen(p);
+		entry++;
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		len = (size_t)(end - p);
+		while (len > 0 && isspace((unsigned char)p[len - 1]))
+			len--;
+		eq = memchr(p, '=', len);
+		if (!eq) {
+			snprintf(err, errlen, "OPEN311_ENDPOINTS: entry %d is not name=base_url",
+			         entry);
+			goto fail;
+		}
+		if (!valid_name(p, (size_t)(eq - p))) {
+			snprintf(err, errlen,
+			         "OPEN311_ENDPOINTS: entry %d: the name must be 1-64 letters, "
+			         "digits, "
+			         "'-', '_' or '.', starting with a letter or digit",
+			         entry);
+			goto fail;
+		}
+		name = xstrndup(p, (size_t)(eq - p));
+		base = xstrndup(eq + 1, len - (size_t)(eq - p) - 1);
+		if ((strncasecmp(base, "http://", 7) != 0 || !base[7]) &&
+		    (strncasecmp(base, "https://", 8) != 0 || !base[8])) {
+			snprintf(err, errlen,
+			         "OPEN311_ENDPOINTS: endpoint \"%s\": the base URL must be http:// "
+			         "or "
+			         "https://",
+			         name);
+			free(name);
+			free(base);
+			goto fail;
+		}
+		if (strchr(base, '?')) {
+			snprintf(err, errlen,
+			         "OPEN311_ENDPOINTS: endpoint \"%s\": the base URL must not have a "
+			         "query "
+			         "(the API key goes in OPEN311_API_KEY)",
+			         name);
+			free(name);
+			free(base);
+			goto fail;
+		}
+		while (strlen(base) > 8 && base[strlen(base) - 1] == '/')
+			base[strlen(base) - 1] = '\0';
+		label = xasprintf("open311:%s", name);
+		for (size_t i = 0; i < mine.n; i++) {
+			if (strcmp(mine.items[i]->name, label) == 0) {
+				snprintf(err, errlen,
+				         "OPEN311_ENDPOINTS: endpoint \"%s\" is configured twice",
+				         name);
+				free(label);
+				free(name);
+				free(base);
+				goto fail;
+			}
+		}
+		e = xcalloc(1, sizeof(*e));
+		e->name = name;
+		e->base = base;
+		e->api_key = s->api_key && *s->api_key ? xstrdup(s->api_key) : NULL;
+		src = source_new(label, s->interval_ms);
+		free(label);
+		src->impl = e;
+		src->poll = open311_poll;
+		src->free_impl = endpoint_free;
+		source_set_add(&mine, src);
+		p = *end ? end + 1 : end;
+	}
+	for (size_t i = 0; i < mine.n; i++)
+		source_set_add(set, mine.items[i]);
+	free(mine.items);
+	return 0;
+fail:
+	source_set_free(&mine);
+	return -1;
+}
