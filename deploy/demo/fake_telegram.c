@@ -14,6 +14,7 @@
  *     message's own reply_to_message, as the Bot API documents);
  *   - a line with "edit_of":"<id>" is an edited_message (or edited_channel_post): the earlier
  *     message with its original date, the new text and edit_date;
+ *   - an empty "text" stands for a message without text (a sticker, say): no "text" member;
  *   - lat/lon are not sent: in Telegram a text message carries no location (a location is a
  *     message of its own, without text).
  *
@@ -143,9 +144,12 @@ static json_t *build_updates(struct fake_world *w)
 		json_int_t message_id =
 		        json_integer_value(json_object_get(counters, chat_id_s)) + 1;
 		json_object_set_new(counters, chat_id_s, json_integer(message_id));
-		json_t *msg =
-		        json_pack("{s:I, s:I, s:o, s:s}", "message_id", message_id, "date",
-		                  (json_int_t)fake_post_time(w, line), "chat", chat, "text", text);
+		json_t *msg = json_pack("{s:I, s:I, s:o}", "message_id", message_id, "date",
+		                        (json_int_t)fake_post_time(w, line), "chat", chat);
+		/* An empty line stands for a message without text (a sticker, a photo without a
+		 * caption): Telegram sends no "text" then. */
+		if (*text)
+			json_object_set_new(msg, "text", json_string(text));
 		const json_t *author = json_object_get(line, "author");
 		const char *aname = str_member(author, "name");
 		bool as_chat = !author || (aname && title && strcmp(aname, title) == 0);
