@@ -87,7 +87,11 @@ $(B)/gen/%_migrations.c: deploy/embed_migrations.sh $$(wildcard services/%/migra
 	@mkdir -p $(@D)
 	sh deploy/embed_migrations.sh $* services/$*/migrations > $@.tmp && mv $@.tmp $@
 
-$(B)/bin/%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard services/$$*/*.c)) $(B)/obj/gen/%_migrations.o $(LIBSHARED)
+# (Functions, because make replaces a '%' written in a pattern rule's prerequisites with the
+# stem, patsubst's pattern included.)
+service_objs = $(patsubst %.c,$(B)/obj/%.o,$(wildcard services/$(1)/*.c))
+service_lib_objs = $(patsubst %.c,$(B)/obj/%.o,$(filter-out %/main.c,$(wildcard services/$(1)/*.c)))
+$(B)/bin/%: $$(call service_objs,$$*) $(B)/obj/gen/%_migrations.o $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -105,9 +109,6 @@ $(DEMO): $(DEMO_SRC:%.c=$(B)/obj/%.o) $(LIBSHARED)
 
 # ---- tests -----------------------------------------------------------------------------------
 # A service's own tests link its objects (all but main.o) and its embedded migrations.
-# (A function, because make replaces a '%' written in a static pattern rule's prerequisites
-# with the stem, patsubst's pattern included.)
-service_lib_objs = $(patsubst %.c,$(B)/obj/%.o,$(filter-out %/main.c,$(wildcard services/$(1)/*.c)))
 $(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(call service_lib_objs,$$(firstword $$(subst /, ,$$*))) $(B)/obj/gen/$$(firstword $$(subst /, ,$$*))_migrations.o $(TESTLIB_OBJ) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
