@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fetch.h"
 #include "http.h"
 #include "http_client.h"
 #include "metrics.h"
@@ -33,6 +34,8 @@ struct fixture {
 
 static atomic_bool alpha_ok = true;
 static atomic_bool body_unterminated = false;
+/* What http_response_header answered inside the handler (no cmocka asserts on server threads). */
+static atomic_int header_calls_ok = 0, header_calls_refused = 0;
 
 /* GET /v1/items/{id}: echoes what the router and accessors saw. */
 static void get_item(void *ctx, const struct http_request *req, struct http_response *resp)
@@ -76,6 +79,59 @@ static void post_item(void *ctx, const struct http_request *req, struct http_res
 		atomic_store(&body_unterminated, true);
 }
 
+/*
+ * GET /v1/feed: a conditional GET as a feed server answers it: ETag, Last-Modified and
+ * Retry-After headers; 304 without a body when If-None-Match matches. Also tries the header
+ * values that must be refused.
+ */
+static void get_feed(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	const char *inm = http_request_header(req, "If-None-Match");
+	static const char *const refused[][2] = {
+	        {"X-Injected", "a\r\nSet-Cookie: b=c"},
+	        {"X-Bell", "a\007"},
+	        {"Bad Name", "v"},
+	        {"", "v"},
+	        {"Bad:Name", "v"},
+	};
+
+	(void)ctx;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (http_response_header(resp, refused[i][0], refused[i][1]) == 0)
+			atomic_fetch_add(&header_calls_ok, 1);
+		else
+			atomic_fetch_add(&header_calls_refused, 1);
+	}
+	if (http_response_header(resp, "ETag", "\"v1\"") == 0 &&
+	    http_response_header(resp, "Last-Modified", "Sat, 28 Nov 2026 06:20:57 GMT") == 0 &&
+	    http_response_header(resp, "Retry-After", "7") == 0)
+		atomic_fetch_add(&header_calls_ok, 3);
+	if (inm && strcmp(inm, "\"v1\"") == 0) {
+		resp->status = 304;
+		return;
+	}
+	/* The table holds HTTP_MAX_RESPONSE_HEADERS; one more is refused. */
+	for (int i = 3; i < HTTP_MAX_RESPONSE_HEADERS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "X-Extra-%d", i);
+		if (http_response_header(resp, name, "\tok") == 0)
+			atomic_fetch_add(&header_calls_ok, 1);
+	}
+	if (http_response_header(resp, "X-One-Too-Many", "v") < 0)
+		atomic_fetch_add(&header_calls_refused, 1);
+	http_respond_json(resp, 200, json_pack("{s:s}", "feed", "yes"));
+}
+
+/* GET /v1/badstatus: headers set, then an invalid status: the 500 must not leak them. */
+static void get_bad_status(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	(void)ctx;
+	(void)req;
+	http_response_header(resp, "ETag", "\"lost\"");
+	resp->status = 42;
+}
+
 static void delete_item(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	(void)ctx;
@@ -113,6 +169,8 @@ static int setup(void **state)
 	assert_int_equal(http_server_route(f->srv, "DELETE /v1/items/{id}", delete_item, NULL), 0);
 	assert_int_equal(http_server_route(f->srv, "POST /v1/items", post_item, NULL), 0);
 	assert_int_equal(http_server_route(f->srv, "GET /v1/a/{x}/b/{y}", get_pair, NULL), 0);
+	assert_int_equal(http_server_route(f->srv, "GET /v1/feed", get_feed, NULL), 0);
+	assert_int_equal(http_server_route(f->srv, "GET /v1/badstatus", get_bad_status, NULL), 0);
 	http_server_ready_check(f->srv, "alpha", check_alpha, NULL);
 	http_server_ready_check(f->srv, "beta", check_beta, NULL);
 	assert_int_equal(http_server_port(f->srv), 0);
@@ -387,6 +445,58 @@ static void test_port_in_use_fails_with_reason(void **state)
 	http_server_free(other);
 }
 
+/* Extra response headers, read back through shared/fetch (which parses these three). */
+static void test_response_headers(void **state)
+{
+	struct fixture *f = *state;
+	char url[128], err[256];
+	struct fetch_request req = {.url = url};
+	struct fetch_response resp;
+
+	atomic_store(&header_calls_ok, 0);
+	atomic_store(&header_calls_refused, 0);
+	assert_int_equal(fetch_global_init(), 0);
+	snprintf(url, sizeof(url), "%s/v1/feed", f->base);
+	if (fetch(&req, &resp, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.etag, "\"v1\"");
+	assert_string_equal(resp.last_modified, "Sat, 28 Nov 2026 06:20:57 GMT");
+	assert_int_equal(resp.retry_after_s, 7);
+	assert_string_equal(resp.body, "{\"feed\":\"yes\"}");
+	fetch_response_clear(&resp);
+	/* 3 + the 5 extra that fill the table went in; 5 bad ones and the 9th were refused. */
+	assert_int_equal(atomic_load(&header_calls_ok), HTTP_MAX_RESPONSE_HEADERS);
+	assert_int_equal(atomic_load(&header_calls_refused), 6);
+
+	/* The conditional GET: 304, no body, the validators still sent. */
+	req.if_none_match = "\"v1\"";
+	if (fetch(&req, &resp, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(resp.status, 304);
+	assert_int_equal(resp.body_len, 0);
+	assert_string_equal(resp.etag, "\"v1\"");
+	fetch_response_clear(&resp);
+
+	/* An invalid status becomes a 500 without the handler's headers. */
+	snprintf(url, sizeof(url), "%s/v1/badstatus", f->base);
+	req.if_none_match = NULL;
+	if (fetch(&req, &resp, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(resp.status, 500);
+	assert_null(resp.etag);
+	fetch_response_clear(&resp);
+
+	{
+		struct http_response r = {.status = 200};
+
+		assert_int_equal(http_response_header(NULL, "A", "b"), -1);
+		assert_int_equal(http_response_header(&r, NULL, "b"), -1);
+		assert_int_equal(http_response_header(&r, "A", NULL), -1);
+		assert_int_equal(r.nheaders, 0);
+	}
+}
+
 static void test_bad_route_patterns(void **state)
 {
 	struct fixture *f = *state;
@@ -546,6 +656,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_keep_alive_reuses_connection, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_port_in_use_fails_with_reason, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_response_headers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_route_patterns, setup, teardown),
 	        cmocka_unit_test(test_thread_pool),
 	        cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
