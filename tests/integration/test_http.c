@@ -112,7 +112,7 @@ static void get_feed(void *ctx, const struct http_request *req, struct http_resp
 	}
 	/* The table holds HTTP_MAX_RESPONSE_HEADERS; one more is refused. */
 	for (int i = 3; i < HTTP_MAX_RESPONSE_HEADERS; i++) {
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "X-Extra-%d", i);
 		if (http_response_header(resp, name, "\tok") == 0)
