@@ -73,7 +73,9 @@ run_one() {
 }
 
 # ---- unit tests -----------------------------------------------------------------------------
-for t in "$B"/tests/unit/test_*; do
+# Binaries are found from their sources, so a stale binary of a renamed test never runs.
+for src in tests/unit/test_*.c; do
+	t="$B/${src%.c}"
 	[ -x "$t" ] || continue
 	selected "$(basename "$t")" || continue
 	run_one "unit/$(basename "$t")" "$t"
@@ -82,9 +84,8 @@ done
 # ---- integration tests ----------------------------------------------------------------------
 integ=""
 # Integration tests, and each service's own tests (tests/<service>/), which need the servers too.
-for t in "$B"/tests/integration/test_* "$B"/tests/*/test_* tests/integration/test_*.sh; do
-	case "$t" in */tests/unit/* | */tests/fixtures/*) continue ;; esac
-	case " $integ " in *" $t "*) continue ;; esac
+for src in tests/*/test_*.c tests/integration/test_*.sh; do
+	case "$src" in tests/unit/*) continue ;; *.c) t="$B/${src%.c}" ;; *) t=$src ;; esac
 	[ -e "$t" ] && selected "$(basename "$t")" && integ="$integ $t"
 done
 

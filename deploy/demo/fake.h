@@ -26,14 +26,14 @@
 struct http_server;
 
 struct fake_world {
-	pthread_mutex_t lock;   /* guards everything below; handlers run on several threads */
-	json_t *posts;          /* array of post objects in the demo file's line format, in order */
-	int64_t start_ms;       /* server start: a post's time is start_ms - minutes_ago * 60000 */
-	int64_t pace_per_s;     /* 0: every post visible at once; else posts appear at this rate */
-	json_t *faults;         /* {"<api>": fault object as posted to /control/fault} */
-	json_t *stats;          /* {"<api>.<method>": count} */
-	const char *vk_token;   /* the access token VK routes accept (others get error 5) */
-	const char *tg_token;   /* the bot token Telegram routes accept (others get 401) */
+	pthread_mutex_t lock; /* guards everything below; handlers run on several threads */
+	json_t *posts;        /* array of post objects in the demo file's line format, in order */
+	int64_t start_ms;     /* server start: a post's time is start_ms - minutes_ago * 60000 */
+	int64_t pace_per_s;   /* 0: every post visible at once; else posts appear at this rate */
+	json_t *faults;       /* {"<api>": fault object as posted to /control/fault} */
+	json_t *stats;        /* {"<api>.<method>": count} */
+	const char *vk_token; /* the access token VK routes accept (others get error 5) */
+	const char *tg_token; /* the bot token Telegram routes accept (others get 401) */
 };
 
 /* Posts visible now: a new array reference of the first N posts (N grows with pace). */

@@ -27,36 +27,36 @@ struct db;
 
 /* Settings of each adapter (read from the environment through the collector's table). */
 struct vk_settings {
-	char *api_url;         /* VK_API_URL, default https://api.vk.com/method */
-	char *access_token;    /* VK_ACCESS_TOKEN (secret); unset: VK disabled */
-	char *api_version;     /* VK_API_VERSION, default 5.199 */
-	char *communities;     /* VK_COMMUNITIES: owner ids "-10001,-10002" (wall.get + comments) */
-	char *keywords;        /* VK_KEYWORDS: "отопление,мусор" (newsfeed.search) */
+	char *api_url;      /* VK_API_URL, default https://api.vk.com/method */
+	char *access_token; /* VK_ACCESS_TOKEN (secret); unset: VK disabled */
+	char *api_version;  /* VK_API_VERSION, default 5.199 */
+	char *communities;  /* VK_COMMUNITIES: owner ids "-10001,-10002" (wall.get + comments) */
+	char *keywords;     /* VK_KEYWORDS: "отопление,мусор" (newsfeed.search) */
 	int64_t comment_posts; /* VK_COMMENT_POSTS: recent posts per community whose comments are read */
-	int64_t interval_ms;   /* VK_INTERVAL */
+	int64_t interval_ms; /* VK_INTERVAL */
 };
 
 struct telegram_settings {
-	char *api_url;         /* TELEGRAM_API_URL, default https://api.telegram.org */
-	char *bot_token;       /* TELEGRAM_BOT_TOKEN (secret); unset: Telegram disabled */
+	char *api_url;           /* TELEGRAM_API_URL, default https://api.telegram.org */
+	char *bot_token;         /* TELEGRAM_BOT_TOKEN (secret); unset: Telegram disabled */
 	int64_t poll_timeout_ms; /* TELEGRAM_POLL_TIMEOUT: getUpdates long-poll timeout */
 };
 
 struct rss_settings {
-	char *feeds;           /* RSS_FEEDS: "name=url,name2=url2" (RSS 2.0 or Atom) */
-	int64_t interval_ms;   /* RSS_INTERVAL */
+	char *feeds;         /* RSS_FEEDS: "name=url,name2=url2" (RSS 2.0 or Atom) */
+	int64_t interval_ms; /* RSS_INTERVAL */
 };
 
 struct open311_settings {
-	char *endpoints;       /* OPEN311_ENDPOINTS: "name=base_url,..." (GeoReport v2) */
-	char *api_key;         /* OPEN311_API_KEY (secret), optional */
-	int64_t interval_ms;   /* OPEN311_INTERVAL */
+	char *endpoints;     /* OPEN311_ENDPOINTS: "name=base_url,..." (GeoReport v2) */
+	char *api_key;       /* OPEN311_API_KEY (secret), optional */
+	int64_t interval_ms; /* OPEN311_INTERVAL */
 };
 
 struct source_env {
 	struct collector *collector;
-	struct db *db;                        /* this source's own connection */
-	const volatile sig_atomic_t *stop;    /* long operations give up when *stop is set */
+	struct db *db;                     /* this source's own connection */
+	const volatile sig_atomic_t *stop; /* long operations give up when *stop is set */
 };
 
 enum poll_status {
@@ -80,7 +80,7 @@ struct source {
 	void *impl;          /* the adapter's state (owned; freed by free_impl) */
 	void (*poll)(struct source *src, struct source_env *env, struct poll_result *res);
 	void (*free_impl)(void *impl);
-	pthread_t thread;    /* the runner's */
+	pthread_t thread; /* the runner's */
 	bool started;
 };
 

@@ -38,7 +38,7 @@ int store_messages(struct db *db, struct message *m, const bool *edits, size_t n
                    enum store_outcome *out, char *err, size_t errlen)
 {
 	const char **cols[6];
-	char (*times)[2][32] = xcalloc(n ? n : 1, sizeof(*times));
+	char(*times)[2][32] = xcalloc(n ? n : 1, sizeof(*times));
 	char **records = xcalloc(n ? n : 1, sizeof(*records));
 	bool *repeat = xcalloc(n ? n : 1, sizeof(*repeat));
 	char *arrays[6] = {0};
@@ -123,8 +123,9 @@ int store_cursor_get(struct db *db, const char *source, const char *key, char **
                      size_t errlen)
 {
 	const char *p[2] = {source, key};
-	PGresult *res = db_exec(db, "SELECT value FROM collector.cursors WHERE source = $1 AND key = $2",
-	                        2, p, err, errlen);
+	PGresult *res =
+	        db_exec(db, "SELECT value FROM collector.cursors WHERE source = $1 AND key = $2", 2,
+	                p, err, errlen);
 
 	*value = NULL;
 	if (!res)
@@ -146,8 +147,8 @@ int store_cursor_set(struct db *db, const char *source, const char *key, const c
 	              3, p, err, errlen);
 }
 
-int store_outbox_take(struct db *db, int limit, struct outbox_entry **entries, size_t *n,
-                      char *err, size_t errlen)
+int store_outbox_take(struct db *db, int limit, struct outbox_entry **entries, size_t *n, char *err,
+                      size_t errlen)
 {
 	char lim[16];
 	const char *p[1] = {lim};
@@ -184,7 +185,7 @@ int store_outbox_done(struct db *db, const struct outbox_entry *entries, const b
 {
 	const char **ids = xcalloc(n ? n : 1, sizeof(*ids));
 	const char **revs = xcalloc(n ? n : 1, sizeof(*revs));
-	char (*rev)[24] = xcalloc(n ? n : 1, sizeof(*rev));
+	char(*rev)[24] = xcalloc(n ? n : 1, sizeof(*rev));
 	size_t k = 0;
 	int rc = 0;
 

@@ -55,8 +55,8 @@ struct outbox_entry {
  * store_outbox_free) and *n. The caller publishes them, then calls store_outbox_done, which
  * marks the acknowledged ones and commits; or db_rollback to leave them all queued.
  */
-int store_outbox_take(struct db *db, int limit, struct outbox_entry **entries, size_t *n,
-                      char *err, size_t errlen);
+int store_outbox_take(struct db *db, int limit, struct outbox_entry **entries, size_t *n, char *err,
+                      size_t errlen);
 
 /* Marks entries whose acked[i] is true as published (at their revision) and commits. */
 int store_outbox_done(struct db *db, const struct outbox_entry *entries, const bool *acked,
