@@ -49,6 +49,10 @@ json_t *fake_take_fault(struct fake_world *w, const char *api, const char *metho
 /* Unix seconds of a post's time (start_ms - minutes_ago minutes). */
 int64_t fake_post_time(const struct fake_world *w, const json_t *post);
 
+/* A feed's URL slug: "https://news.example/khakassia/rss" -> "news-example-khakassia-rss".
+ * Caller frees. */
+char *feed_slug(const char *community_id);
+
 /* Route registration, one per API file. */
 void fake_vk_routes(struct http_server *srv, struct fake_world *w);
 void fake_telegram_routes(struct http_server *srv, struct fake_world *w);

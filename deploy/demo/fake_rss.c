@@ -108,8 +108,7 @@ static char *text_html(const char *text)
 	return b.s;
 }
 
-/* "https://news.example/khakassia/rss" -> "news-example-khakassia-rss". Caller frees. */
-static char *feed_slug(const char *community_id)
+char *feed_slug(const char *community_id)
 {
 	const char *p = strstr(community_id, "://");
 	struct buf b = {0};

@@ -5,12 +5,16 @@
  *
  *   demo-sources --port N --posts FILE [--pace N] [--bind ADDR]
  *                [--vk-token T] [--telegram-token T] [--push URL --push-token T]
+ *                [--collector-env FILE]
  *
  *   --port N         0 picks a free port; when listening, one JSON line on stdout:
  *                    {"msg":"ready","port":N}
  *   --posts FILE     NDJSON lines in the demo format (deploy/demo/README.md); "expect" is
  *                    dropped on load: it is the answer key, never sent to the services
  *   --pace N         posts per second becoming visible (0, the default: all at once)
+ *   --collector-env FILE  once listening, write the collector's settings (KEY=value lines)
+ *                    that point each of its pollers at this world: every VK community, the
+ *                    bot, every feed, every Open311 jurisdiction (make run uses it)
  *   --push URL       POST the visible lines whose channel is "http" to this ingest URL
  *                    (.../v1/messages) as message items, in batches, with
  *                    "Authorization: Bearer <--push-token>", retrying until they are taken
@@ -388,6 +392,76 @@ static void *push_run(void *arg)
 	return NULL;
 }
 
+/* ---- the collector's settings for this world -------------------------------------------------- */
+
+/* Appends to list (comma-separated) the item unless it is there already. */
+static void list_add_unique(char **list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = *list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && !strncmp(p, item, n))
+			return;
+		p = end ? end + 1 : NULL;
+	}
+	char *joined = xasprintf("%s%s%s", *list ? *list : "", *list ? "," : "", item);
+	free(*list);
+	*list = joined;
+}
+
+static int write_collector_env(struct fake_world *w, const char *path, unsigned port)
+{
+	char *vk = NULL, *slugs = NULL, *feeds = NULL, *open311 = NULL;
+	size_t i;
+	json_t *line;
+
+	json_array_foreach(w->posts, i, line)
+	{
+		const char *channel = json_string_value(json_object_get(line, "channel"));
+		const char *cid = json_string_value(
+		        json_object_get(json_object_get(line, "community"), "id"));
+		if (!channel || !cid)
+			continue;
+		if (!strcmp(channel, "vk")) {
+			list_add_unique(&vk, cid);
+		} else if (!strcmp(channel, "rss")) {
+			char *slug = feed_slug(cid);
+			list_add_unique(&slugs, slug);
+			free(slug);
+		} else if (!strcmp(channel, "open311")) {
+			char *entry =
+			        xasprintf("%s=http://127.0.0.1:%u/open311/%s", cid, port, cid);
+			list_add_unique(&open311, entry);
+			free(entry);
+		}
+	}
+	/* Every second feed is read as Atom, so the demo exercises both formats. */
+	int nfeeds = 0;
+	for (char *slug = slugs ? strtok(slugs, ",") : NULL; slug; slug = strtok(NULL, ",")) {
+		char *entry = xasprintf("%s=http://127.0.0.1:%u/%s/%s", slug, port,
+		                        nfeeds++ % 2 ? "atom" : "rss", slug);
+		list_add_unique(&feeds, entry);
+		free(entry);
+	}
+	FILE *f = fopen(path, "w");
+	if (f)
+		fprintf(f,
+		        "VK_API_URL=http://127.0.0.1:%u/vk/method\nVK_ACCESS_TOKEN=%s\n"
+		        "VK_COMMUNITIES=%s\nVK_COMMENT_POSTS=20\nVK_INTERVAL=5s\n"
+		        "TELEGRAM_API_URL=http://127.0.0.1:%u/telegram\nTELEGRAM_BOT_TOKEN=%s\n"
+		        "TELEGRAM_POLL_TIMEOUT=2s\n"
+		        "RSS_FEEDS=%s\nRSS_INTERVAL=10s\nOPEN311_ENDPOINTS=%s\nOPEN311_INTERVAL="
+		        "10s\n",
+		        port, w->vk_token, vk ? vk : "", port, w->tg_token, feeds ? feeds : "",
+		        open311 ? open311 : "");
+	free(vk);
+	free(slugs);
+	free(feeds);
+	free(open311);
+	return f && fclose(f) == 0 ? 0 : -1;
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static int usage(const char *why)
@@ -396,7 +470,7 @@ static int usage(const char *why)
 	        "demo-sources: %s\n"
 	        "usage: demo-sources --port N --posts FILE [--pace N] [--bind ADDR]\n"
 	        "                    [--vk-token T] [--telegram-token T]\n"
-	        "                    [--push URL --push-token T]\n",
+	        "                    [--push URL --push-token T] [--collector-env FILE]\n",
 	        why);
 	return 2;
 }
@@ -451,6 +525,7 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
 int main(int argc, char **argv)
 {
 	const char *posts_path = NULL, *bind = "127.0.0.1", *push_url = NULL, *push_token = NULL;
+	const char *env_path = NULL;
 	long port = -1, pace = 0;
 	struct fake_world w = {.vk_token = "demo-vk-token", .tg_token = "demo-telegram-token"};
 	struct http_options opt = {0};
@@ -488,6 +563,8 @@ int main(int argc, char **argv)
 			push_url = v;
 		} else if (strcmp(a, "--push-token") == 0) {
 			push_token = v;
+		} else if (strcmp(a, "--collector-env") == 0) {
+			env_path = v;
 		} else {
 			snprintf(why, sizeof(why), "unknown option %s", a);
 			return usage(why);
@@ -541,6 +618,11 @@ int main(int argc, char **argv)
 	http_server_route(srv, "GET /control/stats", control_stats, &w);
 	if (http_server_start(srv, why, sizeof(why)) < 0) {
 		log_error("cannot listen", "{s:s}", "error", why);
+		http_server_free(srv);
+		return 1;
+	}
+	if (env_path && write_collector_env(&w, env_path, http_server_port(srv)) < 0) {
+		log_error("cannot write the collector settings", "{s:s}", "file", env_path);
 		http_server_free(srv);
 		return 1;
 	}

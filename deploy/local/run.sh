@@ -54,6 +54,7 @@ rm -f "$VAR_DIR/ready"
 say() { printf 'run: %s\n' "$*"; }
 PIDS=""
 NAMED_PIDS=""
+DEMO_STARTED=""
 BROKER_PID=""
 PG_STARTED=""
 STOPPING=""
@@ -99,15 +100,53 @@ while [ ! -s "$VAR_DIR/kafka.bootstrap" ]; do
 done
 KAFKA_BROKERS=$(cat "$VAR_DIR/kafka.bootstrap")
 
+# ---- the demo stream ------------------------------------------------------------------------
+# demo-sources stands in for VK, Telegram, the RSS/Atom feeds and Open311, serving the demo
+# posts (deploy/demo/khakassia_posts.ndjson) at DEMO_PACE posts per second, and pushes the
+# demo's HTTP-channel posts to the collector's ingest API. It writes the collector's poller
+# settings for itself into var/demo/collector.env.
+COLLECTOR_PORT=$((HTTP_BASE_PORT + 1))
+DEMO_PORT=$((HTTP_BASE_PORT + 9))
+DEMO_TOKEN=demo-ingest-token
+mkdir -p "$VAR_DIR/demo"
+: >"$VAR_DIR/demo/collector.env"
+if [ "${DEMO:-1}" != 0 ] && [ -x "$BIN/demo-sources" ] && [ -x "$BIN/collector" ]; then
+	rm -f "$VAR_DIR/demo/collector.env"
+	"$BIN/demo-sources" --port "$DEMO_PORT" --posts deploy/demo/khakassia_posts.ndjson \
+		--pace "${DEMO_PACE:-5}" --collector-env "$VAR_DIR/demo/collector.env" \
+		--push "http://127.0.0.1:$COLLECTOR_PORT/v1/messages" --push-token "$DEMO_TOKEN" \
+		>>"$VAR_DIR/log/demo-sources.log" 2>&1 &
+	NAMED_PIDS="$NAMED_PIDS demo-sources:$!"
+	PIDS="$PIDS $!"
+	i=0
+	while [ ! -s "$VAR_DIR/demo/collector.env" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "demo-sources did not start: see $VAR_DIR/log/demo-sources.log"
+		sleep 0.1
+	done
+	DEMO_STARTED=1
+fi
+
+# Settings of one service beyond the common ones (name=value words).
+service_env() {
+	case "$1" in
+	collector)
+		echo "INGEST_TOKENS=$DEMO_TOKEN=http INGEST_SOURCES=http"
+		cat "$VAR_DIR/demo/collector.env"
+		;;
+	esac
+}
+
 # ---- services -------------------------------------------------------------------------------
 port=$HTTP_BASE_PORT
 STARTED=""
 for svc in $SERVICES; do
 	port=$((port + 1))
 	[ -x "$BIN/$svc" ] || continue
-	KAFKA_BROKERS="$KAFKA_BROKERS" KAFKA_OPTIONS="$LOCAL_KAFKA_OPTIONS" \
+	# shellcheck disable=SC2046
+	env KAFKA_BROKERS="$KAFKA_BROKERS" KAFKA_OPTIONS="$LOCAL_KAFKA_OPTIONS" \
 		DATABASE_URL="$DATABASE_URL" HTTP_ADDR=127.0.0.1 HTTP_PORT=$port \
-		"$BIN/$svc" >>"$VAR_DIR/log/$svc.log" 2>&1 &
+		$(service_env "$svc") "$BIN/$svc" >>"$VAR_DIR/log/$svc.log" 2>&1 &
 	PIDS="$PIDS $!"
 	NAMED_PIDS="$NAMED_PIDS $svc:$!"
 	STARTED="$STARTED $svc:$port"
@@ -141,6 +180,15 @@ for entry in $STARTED; do
 	printf '  %-12s http://127.0.0.1:%s/  (/healthz /readyz /metrics)  log: %s\n' \
 		"$svc" "$port" "$VAR_DIR/log/$svc.log"
 done
+if [ -n "$DEMO_STARTED" ]; then
+	echo "  demo         $(grep -c . deploy/demo/khakassia_posts.ndjson) posts from Khakassia arriving at ${DEMO_PACE:-5}/s through" \
+		"VK, Telegram, RSS/Atom, Open311 and HTTP (fake APIs at http://127.0.0.1:$DEMO_PORT/)"
+	echo "               psql '$DATABASE_URL' -c 'SELECT source, count(*) FROM collector.messages GROUP BY 1'"
+	echo "               curl -s http://127.0.0.1:$COLLECTOR_PORT/metrics | grep ^collector_messages_total"
+	echo "  ingest API   curl -H 'Authorization: Bearer $DEMO_TOKEN' -H 'Content-Type: application/json' \\"
+	echo "                 -d '{\"source\":\"http\",\"external_id\":\"1\",\"text\":\"Нет света\",\"posted_at\":\"2026-11-28T10:00:00Z\"}' \\"
+	echo "                 http://127.0.0.1:$COLLECTOR_PORT/v1/messages"
+fi
 echo "  logs         $VAR_DIR/log/"
 echo
 # The ready file lists "service port" per line: scripts (and tests) wait for it.
