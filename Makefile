@@ -64,7 +64,9 @@ INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(INTEG_SRC:%.c=$(B)/%)
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
 FIXTURE_BINS := $(FIXTURE_SRC:%.c=$(B)/%)
-SERVICE_TEST_SRC := $(foreach s,$(SERVICES),$(wildcard tests/$(s)/test_*.c))
+# A service's own tests build as soon as its folder has code, before its main.c exists.
+SERVICE_DIRS := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
+SERVICE_TEST_SRC := $(foreach s,$(sort $(SERVICE_DIRS)),$(wildcard tests/$(s)/test_*.c))
 SERVICE_TEST_BINS := $(SERVICE_TEST_SRC:%.c=$(B)/%)
 
 .PHONY: all services tests deps run test clean clean-data format format-check
