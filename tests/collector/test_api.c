@@ -144,12 +144,12 @@ static long count_rows(const char *where_id_like)
 
 /* Consumes the raw topic from the beginning in a fresh group until `want` records arrived
  * (then 1.5 s more, to catch a doubled one) or ms passed. Returns {key: count}. */
-static json_t *consume_keys(int want, int ms)
+static json_t *consume_keys_from(const char *bootstrap, int want, int ms)
 {
 	static int groups;
 	char group[96], err[256];
 	const char *topics[] = {topic, NULL};
-	struct kafka_options ko = {brokers, "test-api", "fetch.wait.max.ms=10"};
+	struct kafka_options ko = {bootstrap, "test-api", "fetch.wait.max.ms=10"};
 	json_t *keys = json_object();
 	int got = 0;
 
@@ -175,6 +175,11 @@ static json_t *consume_keys(int want, int ms)
 	}
 	kafka_consumer_free(kc);
 	return keys;
+}
+
+static json_t *consume_keys(int want, int ms)
+{
+	return consume_keys_from(brokers, want, ms);
 }
 
 static long key_count(json_t *keys, const char *key)
@@ -428,6 +433,113 @@ static void test_kill_between_commit_and_publish(void **state)
 	PQclear(res);
 }
 
+static long unpublished(const char *id_like)
+{
+	char err[256];
+	const char *p[1] = {id_like};
+	PGresult *res = db_exec(db,
+	                        "SELECT count(*) FROM collector.messages"
+	                        " WHERE id LIKE $1 AND published_revision < revision",
+	                        1, p, err, sizeof(err));
+	if (!res)
+		fail_msg("unpublished: %s", err);
+	long n = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
+static void broker_control(const char *fifo, const char *line)
+{
+	FILE *f = fopen(fifo, "w");
+	if (!f)
+		fail_msg("cannot open the broker's control FIFO %s", fifo);
+	fprintf(f, "%s\n", line);
+	fclose(f);
+}
+
+/* Kafka goes away mid-run: messages accepted meanwhile wait in the outbox and go out once it
+ * is back, each exactly once, together with what was published before the outage. */
+static void test_broker_outage(void **state)
+{
+	char path[512], bootstrap_file[512], fifo[512], log[512], topic_arg[96];
+	struct testproc broker;
+	json_t *doc;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/kafka-broker", bin_dir);
+	snprintf(bootstrap_file, sizeof(bootstrap_file), "%s/outage.bootstrap", work_dir);
+	snprintf(fifo, sizeof(fifo), "%s/outage.fifo", work_dir);
+	snprintf(log, sizeof(log), "%s/outage-broker.log", work_dir);
+	snprintf(topic_arg, sizeof(topic_arg), "%s", topic);
+	char *argv[] = {path,
+	                "--brokers",
+	                "3",
+	                "--partitions",
+	                "2",
+	                "--topic",
+	                topic_arg,
+	                "--bootstrap-file",
+	                bootstrap_file,
+	                "--control",
+	                fifo,
+	                NULL};
+	unlink(bootstrap_file);
+	testproc_start(&broker, path, argv, NULL, log);
+	char bootstrap[512] = "";
+	for (int i = 0; i < 100 && !bootstrap[0]; i++) {
+		FILE *f = fopen(bootstrap_file, "r");
+		if (f) {
+			if (!fgets(bootstrap, sizeof(bootstrap), f))
+				bootstrap[0] = '\0';
+			fclose(f);
+		}
+		usleep(100 * 1000);
+	}
+	assert_true(bootstrap[0]);
+	bootstrap[strcspn(bootstrap, "\n")] = '\0';
+
+	assert_int_equal(testproc_stop(&collector, SIGTERM, 15000), 0);
+	start_collector(bootstrap);
+	testproc_wait_http(&collector, port, "/readyz", 30000);
+	assert_int_equal(
+	        post_json("[" GOOD("o1", "До аварии 1") "," GOOD("o2", "До аварии 2") "]", &doc),
+	        202);
+	json_decref(doc);
+	for (int i = 0; i < 100 && unpublished("http:o%") > 0; i++)
+		usleep(100 * 1000);
+	assert_int_equal(unpublished("http:o%"), 0);
+
+	broker_control(fifo, "down -1");
+	assert_int_equal(
+	        post_json("[" GOOD("o3", "Во время аварии 3") "," GOOD(
+	                          "o4", "Во время аварии 4") "," GOOD("o5", "Во время 5") "]",
+	                  &doc),
+	        202);
+	json_decref(doc);
+	sleep(4);
+	assert_int_equal(unpublished("http:o%"), 3); /* durable, waiting */
+
+	broker_control(fifo, "up -1");
+	for (int i = 0; i < 300 && unpublished("http:o%") > 0; i++)
+		usleep(100 * 1000);
+	assert_int_equal(unpublished("http:o%"), 0);
+
+	json_t *keys = consume_keys_from(bootstrap, 5, 20000);
+	for (int i = 1; i <= 5; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "http:o%d", i);
+		if (key_count(keys, key) != 1)
+			fail_msg("%s published %ld times", key, key_count(keys, key));
+	}
+	json_decref(keys);
+
+	/* Back to the shared broker for the tests that follow. */
+	assert_int_equal(testproc_stop(&collector, SIGTERM, 15000), 0);
+	assert_int_equal(testproc_stop(&broker, SIGTERM, 10000), 0);
+	start_collector(brokers);
+	testproc_wait_http(&collector, port, "/readyz", 30000);
+}
+
 static void test_replay_file(void **state)
 {
 	char path[512], cmd[1536], out[512] = "";
@@ -487,6 +599,7 @@ int main(void)
 	        cmocka_unit_test(test_refusals_name_the_problem_and_write_nothing),
 	        cmocka_unit_test(test_metrics_and_readiness),
 	        cmocka_unit_test(test_kill_between_commit_and_publish),
+	        cmocka_unit_test(test_broker_outage),
 	        cmocka_unit_test(test_replay_file),
 	        cmocka_unit_test(test_sigterm_exits_zero),
 	};
