@@ -11,6 +11,7 @@ export VAR_DIR="$VAR"
 export BIN="$TEST_BIN_DIR"
 export PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
 export HTTP_BASE_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
+export DEMO_PACE=1000
 RUN_PID=""
 
 fail() {
@@ -48,9 +49,9 @@ BROKERS=$(cat "$VAR/kafka.bootstrap")
 
 # kcat speaks the real protocol to it: metadata, produce, consume.
 kcat -b "$BROKERS" -L -t messages.raw | grep -q "partition 5" || fail "messages.raw lacks 6 partitions"
-printf 'k1:{"hello":"Абакан"}\nk2:second\n' | kcat -b "$BROKERS" -P -t messages.raw -K: ||
+printf 'k1:{"hello":"Абакан"}\nk2:second\n' | kcat -b "$BROKERS" -P -t run.check -K: ||
 	fail "kcat could not produce"
-out=$(kcat -b "$BROKERS" -C -t messages.raw -o beginning -e -q -f '%k=%s\n' 2>&1) || fail "kcat consume: $out"
+out=$(kcat -b "$BROKERS" -C -t run.check -o beginning -e -q -f '%k=%s\n' 2>&1) || fail "kcat consume: $out"
 echo "$out" | grep -qx 'k1={"hello":"Абакан"}' || fail "kcat did not read back k1: $out"
 echo "$out" | grep -qx 'k2=second' || fail "kcat did not read back k2: $out"
 
@@ -59,6 +60,26 @@ while read -r svc port; do
 	curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || fail "$svc not ready"
 	curl -fsS "http://127.0.0.1:$port/metrics" | promtool check metrics || fail "$svc /metrics rejected"
 done <"$VAR/ready"
+
+# The demo stream: every post of the demo file arrives through its adapter, is stored once and
+# published to messages.raw once.
+if [ -x "$BIN/collector" ]; then
+	want=$(grep -c . deploy/demo/khakassia_posts.ndjson)
+	url=$(sh deploy/local/pg.sh url "$PG_PORT")
+	i=0
+	while :; do
+		got=$(psql "$url" -qAt -c "SELECT count(*) FILTER (WHERE published_revision >= revision) FROM collector.messages" 2>/dev/null || echo 0)
+		[ "$got" = "$want" ] && break
+		i=$((i + 1))
+		[ $i -le 180 ] || fail "demo: $got of $want posts stored and published after 180 s"
+		sleep 1
+	done
+	channels=$(psql "$url" -qAt -c "SELECT string_agg(DISTINCT source, ',' ORDER BY source) FROM collector.messages")
+	[ "$channels" = "http,open311,rss,telegram,vk" ] || fail "demo came through: $channels"
+	raw=$(kcat -b "$BROKERS" -C -t messages.raw -o beginning -e -q -f '%k\n' | grep -c ':') ||
+		fail "kcat could not read messages.raw"
+	[ "$raw" = "$want" ] || fail "messages.raw holds $raw demo records, want $want (once each)"
+fi
 
 psql "$(sh deploy/local/pg.sh url "$PG_PORT")" -qc "CREATE TABLE run_marker(x int); INSERT INTO run_marker VALUES (42)" ||
 	fail "could not write to the stack's PostgreSQL"
