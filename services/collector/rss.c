@@ -117,7 +117,7 @@ int rss_date_parse(const char *s, int64_t *ms)
 	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	const char *p;
 	int day, mon, year, hour, min, sec = 0, offset_min, ndigits;
-	char iso[48];
+	char iso[96];
 
 	if (!s)
 		return -1;

@@ -526,7 +526,7 @@ static void test_broker_outage(void **state)
 
 	json_t *keys = consume_keys_from(bootstrap, 5, 20000);
 	for (int i = 1; i <= 5; i++) {
-		char key[16];
+		char key[32];
 		snprintf(key, sizeof(key), "http:o%d", i);
 		if (key_count(keys, key) != 1)
 			fail_msg("%s published %ld times", key, key_count(keys, key));
