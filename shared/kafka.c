@@ -303,8 +303,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 		d->err = rkm->err;
 		d->partition = rkm->partition;
 		d->offset = rkm->err ? -1 : rkm->offset;
+		/* Not rd_kafka_message_errstr: in a delivery report the payload is the record
+		 * itself (not NUL-terminated), which that function would return as the text. */
 		if (rkm->err)
-			snprintf(d->errstr, sizeof(d->errstr), "%s", rd_kafka_message_errstr(rkm));
+			snprintf(d->errstr, sizeof(d->errstr), "%s", rd_kafka_err2str(rkm->err));
 		else
 			d->errstr[0] = '\0';
 		pthread_mutex_lock(&p->base.lock);
