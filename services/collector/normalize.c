@@ -11,33 +11,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "strbuf.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "xalloc.h"
 
-/* A growable byte buffer. */
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void buf_put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_putc(struct buf *b, char c)
-{
-	buf_put(b, &c, 1);
-}
-
-static void buf_put_codepoint(struct buf *b, uint32_t cp)
+/* Appends cp as UTF-8; NUL, surrogates and values past U+10FFFF become U+FFFD. */
+static void add_codepoint(struct strbuf *b, uint32_t cp)
 {
 	char s[4];
 	size_t n;
@@ -63,7 +43,7 @@ static void buf_put_codepoint(struct buf *b, uint32_t cp)
 		s[3] = (char)(0x80 | (cp & 0x3F));
 		n = 4;
 	}
-	buf_put(b, s, n);
+	strbuf_add(b, s, n);
 }
 
 /* ---- HTML -------------------------------------------------------------------------------------- */
@@ -82,7 +62,7 @@ static const struct {
 };
 
 /* Decodes the entity at s ("&...;") into b; returns bytes consumed, 0 if it is not one. */
-static size_t decode_entity(const char *s, size_t avail, struct buf *b)
+static size_t decode_entity(const char *s, size_t avail, struct strbuf *b)
 {
 	size_t end = 1;
 
@@ -99,14 +79,14 @@ static size_t decode_entity(const char *s, size_t avail, struct buf *b)
 		unsigned long cp = strtoul(digits, &stop, hex ? 16 : 10);
 		if (stop != s + end)
 			return 0;
-		buf_put_codepoint(b, cp > 0x10FFFF ? 0xFFFD : (uint32_t)cp);
+		add_codepoint(b, cp > 0x10FFFF ? 0xFFFD : (uint32_t)cp);
 		return end + 1;
 	}
 	for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
 		if (strlen(entities[i].name) == end - 1 &&
 		    !strncmp(s + 1, entities[i].name, end - 1)) {
 			if (entities[i].cp) /* &shy; is dropped */
-				buf_put_codepoint(b, entities[i].cp);
+				add_codepoint(b, entities[i].cp);
 			return end + 1;
 		}
 	}
@@ -184,10 +164,9 @@ static size_t skip_tag(const char *s, size_t avail, bool *block)
 /* Folds whitespace: runs of blanks to one space, runs of line breaks to one, trimmed. */
 static char *fold_whitespace(const char *s, size_t len)
 {
-	struct buf out = {0};
+	struct strbuf out = {0};
 	bool space = false, newline = false;
 
-	buf_put(&out, "", 0);
 	for (size_t i = 0; i < len;) {
 		size_t n = utf8_seq_len(s + i, len - i);
 		bool bad = n == 0; /* cannot happen after utf8_sanitize; kept safe anyway */
@@ -204,26 +183,25 @@ static char *fold_whitespace(const char *s, size_t len)
 			/* other control characters carry nothing a reader sees */
 		} else {
 			if (out.len && newline)
-				buf_putc(&out, '\n');
+				strbuf_addch(&out, '\n');
 			else if (out.len && space)
-				buf_putc(&out, ' ');
+				strbuf_addch(&out, ' ');
 			space = newline = false;
 			if (bad)
-				buf_put_codepoint(&out, 0xFFFD);
+				add_codepoint(&out, 0xFFFD);
 			else
-				buf_put(&out, s + i, n);
+				strbuf_add(&out, s + i, n);
 		}
 		i += n;
 	}
-	return out.p;
+	return strbuf_detach(&out);
 }
 
 char *normalize_text(const char *text, size_t len)
 {
-	struct buf plain = {0};
+	struct strbuf plain = {0};
 	char *clean = utf8_sanitize(text, len, &len);
 
-	buf_put(&plain, "", 0);
 	for (size_t i = 0; i < len;) {
 		size_t used = 0;
 		bool block = false;
@@ -233,15 +211,15 @@ char *normalize_text(const char *text, size_t len)
 			used = decode_entity(clean + i, len - i, &plain);
 		if (used) {
 			if (block)
-				buf_putc(&plain, '\n');
+				strbuf_addch(&plain, '\n');
 			i += used;
 			continue;
 		}
-		buf_putc(&plain, clean[i++]);
+		strbuf_addch(&plain, clean[i++]);
 	}
 	free(clean);
-	char *folded = fold_whitespace(plain.p, plain.len);
-	free(plain.p);
+	char *folded = fold_whitespace(plain.buf, plain.len);
+	strbuf_release(&plain);
 	return folded;
 }
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "sources.h"
 #include "store.h"
+#include "strbuf.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -188,41 +189,18 @@ int rss_date_parse(const char *s, int64_t *ms)
 
 /* ---- XML helpers ---------------------------------------------------------------------------- */
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct strbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_adds(struct strbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 /* The string, trimmed of surrounding whitespace; NULL when empty. Frees the buffer. */
-static char *sb_finish(struct strbuf *b)
+static char *detach_trimmed(struct strbuf *b)
 {
 	size_t start = 0, end = b->len;
 	char *out;
 
-	while (start < end && isspace((unsigned char)b->s[start]))
+	while (start < end && isspace((unsigned char)b->buf[start]))
 		start++;
-	while (end > start && isspace((unsigned char)b->s[end - 1]))
+	while (end > start && isspace((unsigned char)b->buf[end - 1]))
 		end--;
-	out = end > start ? xstrndup(b->s + start, end - start) : NULL;
-	free(b->s);
-	b->s = NULL;
-	b->len = b->cap = 0;
+	out = end > start ? xstrndup(b->buf + start, end - start) : NULL;
+	strbuf_release(b);
 	return out;
 }
 
@@ -252,7 +230,7 @@ static void collect_text(const xmlNode *n, struct strbuf *b)
 {
 	for (const xmlNode *c = n->children; c; c = c->next) {
 		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
-			sb_adds(b, (const char *)c->content);
+			strbuf_addstr(b, (const char *)c->content);
 		else if (c->type == XML_ELEMENT_NODE)
 			collect_text(c, b);
 	}
@@ -266,7 +244,7 @@ static char *text_of(const xmlNode *n)
 	if (!n)
 		return NULL;
 	collect_text(n, &b);
-	return sb_finish(&b);
+	return detach_trimmed(&b);
 }
 
 static char *attr(const xmlNode *n, const char *name)
@@ -279,17 +257,17 @@ static char *attr(const xmlNode *n, const char *name)
 }
 
 /* Appends s with &, < and > escaped, so normalize_message reads plain text as text. */
-static void sb_add_escaped(struct strbuf *b, const char *s)
+static void add_escaped(struct strbuf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '&')
-			sb_adds(b, "&amp;");
+			strbuf_addstr(b, "&amp;");
 		else if (*s == '<')
-			sb_adds(b, "&lt;");
+			strbuf_addstr(b, "&lt;");
 		else if (*s == '>')
-			sb_adds(b, "&gt;");
+			strbuf_addstr(b, "&gt;");
 		else
-			sb_add(b, s, 1);
+			strbuf_add(b, s, 1);
 	}
 }
 
@@ -308,10 +286,10 @@ static char *atom_text(const xmlNode *n)
 
 		for (xmlNode *c = n->children; c; c = c->next)
 			xmlNodeDump(xb, n->doc, c, 0, 0);
-		sb_add(&b, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+		strbuf_add(&b, (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
 		xmlBufferFree(xb);
 		free(type);
-		return sb_finish(&b);
+		return detach_trimmed(&b);
 	}
 	plain = text_of(n);
 	if (!plain || (type && strcmp(type, "html") == 0) ||
@@ -320,9 +298,9 @@ static char *atom_text(const xmlNode *n)
 		return plain;
 	}
 	free(type);
-	sb_add_escaped(&b, plain);
+	add_escaped(&b, plain);
 	free(plain);
-	return sb_finish(&b);
+	return detach_trimmed(&b);
 }
 
 /* ---- items ---------------------------------------------------------------------------------- */
@@ -386,11 +364,11 @@ static void item_to_message(struct raw_item *r, const char *base_url, const char
 	int64_t t;
 
 	if (r->title)
-		sb_adds(&text, r->title);
+		strbuf_addstr(&text, r->title);
 	if (r->title && r->body)
-		sb_adds(&text, "\n");
+		strbuf_addstr(&text, "\n");
 	if (r->body)
-		sb_adds(&text, r->body);
+		strbuf_addstr(&text, r->body);
 	m->source = xstrdup("rss");
 	m->kind = xstrdup("post");
 	m->url = absolute_link(r->link, base_url);
@@ -403,7 +381,7 @@ static void item_to_message(struct raw_item *r, const char *base_url, const char
 	else
 		m->external_id = hash_id(r->title ? r->title : "", r->body ? r->body : "");
 	/* An empty text is left for normalize_message to reject (and count), not dropped here. */
-	m->text = text.s ? text.s : xstrdup("");
+	m->text = strbuf_detach(&text);
 	out->dated = r->date && (r->date_rfc3339 ? rfc3339_parse(r->date, &t)
 	                                         : (rss_date_parse(r->date, &t) < 0 &&
 	                                            rfc3339_parse(r->date, &t))) == 0;
