@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -21,21 +22,9 @@
 
 /* A growing message of "NAME: reason" parts joined by "; ". */
 struct config_errors {
-	char *text;
-	size_t len, cap;
+	struct strbuf text;
 	size_t count;
 };
-
-static void errors_append(struct config_errors *e, const char *s, size_t n)
-{
-	if (e->len + n + 1 > e->cap) {
-		e->cap = (e->len + n + 1) * 2;
-		e->text = xrealloc(e->text, e->cap);
-	}
-	memcpy(e->text + e->len, s, n);
-	e->len += n;
-	e->text[e->len] = '\0';
-}
 
 static void errors_add(struct config_errors *e, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -57,8 +46,8 @@ static void errors_add(struct config_errors *e, const char *fmt, ...)
 	va_end(ap);
 
 	if (e->count++ > 0)
-		errors_append(e, "; ", 2);
-	errors_append(e, part, (size_t)n);
+		strbuf_addstr(&e->text, "; ");
+	strbuf_add(&e->text, part, (size_t)n);
 	free(part);
 }
 
@@ -283,8 +272,8 @@ int config_load(const struct config_var *vars, size_t n, void *settings, config_
 		return 0;
 	}
 	if (err && errlen > 0)
-		snprintf(err, errlen, "%s", e.text);
-	free(e.text);
+		snprintf(err, errlen, "%s", e.text.buf);
+	strbuf_release(&e.text);
 	return -1;
 }
 

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "strbuf.h"
 #include "xalloc.h"
 
+/* The response body being received, up to max bytes. */
 struct buffer {
-	char *data;
-	size_t len, cap, max;
+	struct strbuf data;
+	size_t max;
 	bool too_big;
 };
 
@@ -22,17 +24,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct buffer *b = userdata;
 	size_t n = size * nmemb;
 
-	if (b->len + n > b->max) {
+	if (b->data.len + n > b->max) {
 		b->too_big = true;
 		return 0; /* aborts the transfer */
 	}
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->data = xrealloc(b->data, b->cap);
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	strbuf_add(&b->data, ptr, n);
 	return n;
 }
 
@@ -156,7 +152,7 @@ int fetch(const struct fetch_request *req, struct fetch_response *resp, char *er
 			snprintf(err, errlen, "%s: stopped", name);
 		else
 			snprintf(err, errlen, "%s: %s", name, curl_easy_strerror(cc));
-		free(body.data);
+		strbuf_release(&body.data);
 		fetch_response_clear(resp);
 		goto out;
 	}
@@ -164,8 +160,8 @@ int fetch(const struct fetch_request *req, struct fetch_response *resp, char *er
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
 	resp->content_type = xstrdup(ct);
-	resp->body = body.data ? body.data : xstrdup("");
-	resp->body_len = body.len;
+	resp->body_len = body.data.len;
+	resp->body = strbuf_detach(&body.data);
 	rc = 0;
 out:
 	curl_slist_free_all(headers);

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "metrics.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_BODY (1024 * 1024)
@@ -66,8 +67,7 @@ struct http_server {
 
 /* Per-request state, from the first handler call to the completion callback. */
 struct request_state {
-	char *body;
-	size_t len, cap;
+	struct strbuf body;
 	bool too_large;
 };
 
@@ -483,8 +483,8 @@ static enum MHD_Result dispatch(struct http_server *srv, struct MHD_Connection *
 		struct http_request req = {
 		        .method = method,
 		        .path = url,
-		        .body = st->body ? st->body : "",
-		        .body_len = st->len,
+		        .body = st->body.buf ? st->body.buf : "",
+		        .body_len = st->body.len,
 		        .internal = &in,
 		};
 
@@ -520,25 +520,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		if (st->too_large)
 			return MHD_YES;
-		if (n > srv->max_body - st->len) {
+		if (n > srv->max_body - st->body.len) {
 			/* Keep reading (and dropping) the rest so the 413 goes out cleanly. */
 			st->too_large = true;
-			free(st->body);
-			st->body = NULL;
-			st->len = st->cap = 0;
+			strbuf_release(&st->body);
 			return MHD_YES;
 		}
-		if (st->len + n + 1 > st->cap) {
-			size_t cap = st->cap ? st->cap : 4096;
-
-			while (cap < st->len + n + 1)
-				cap *= 2;
-			st->body = xrealloc(st->body, cap);
-			st->cap = cap;
-		}
-		memcpy(st->body + st->len, upload_data, n);
-		st->len += n;
-		st->body[st->len] = '\0';
+		strbuf_add(&st->body, upload_data, n);
 		return MHD_YES;
 	}
 	return dispatch(srv, conn, url, method, st);
@@ -553,7 +541,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (st) {
-		free(st->body);
+		strbuf_release(&st->body);
 		free(st);
 		*con_cls = NULL;
 	}

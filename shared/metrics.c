@@ -11,6 +11,7 @@
  */
 #include "metrics.h"
 
+#include "strbuf.h"
 #include "utf8.h"
 #include "xalloc.h"
 
@@ -499,55 +500,6 @@ void metrics_on_render(struct metrics *reg, metrics_collect_fn fn, void *ctx)
 
 /* ---- rendering --------------------------------------------------------------------------- */
 
-struct strbuf {
-	char *buf;
-	size_t len, cap;
-};
-
-static void sb_reserve(struct strbuf *sb, size_t more)
-{
-	if (sb->len + more + 1 > sb->cap) {
-		sb->cap = (sb->len + more + 1) * 2;
-		sb->buf = xrealloc(sb->buf, sb->cap);
-	}
-}
-
-static void sb_putn(struct strbuf *sb, const char *s, size_t n)
-{
-	sb_reserve(sb, n);
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-static void sb_puts(struct strbuf *sb, const char *s)
-{
-	sb_putn(sb, s, strlen(s));
-}
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct strbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	sb_reserve(sb, 64);
-	va_start(ap, fmt);
-	n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sb->cap - sb->len) {
-		sb_reserve(sb, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-		va_end(ap);
-	}
-	sb->len += (size_t)n;
-}
-
 /*
  * Escapes HELP text (backslash, newline) or a label value (also double quote). The format
  * requires UTF-8, and label values come from input, so invalid bytes first become U+FFFD; the
@@ -561,11 +513,11 @@ static void sb_escaped(struct strbuf *sb, const char *s, bool quote)
 	for (;;) {
 		size_t run = strcspn(p, quote ? "\\\n\"" : "\\\n");
 
-		sb_putn(sb, p, run);
+		strbuf_add(sb, p, run);
 		p += run;
 		if (!*p)
 			break;
-		sb_puts(sb, *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : "\\\"");
+		strbuf_addstr(sb, *p == '\\' ? "\\\\" : *p == '\n' ? "\\n" : "\\\"");
 		p++;
 	}
 	free(valid);
@@ -603,15 +555,15 @@ static void sb_labels(struct strbuf *sb, const struct metric *m, const struct se
 
 	if (m->nlabels == 0 && !le)
 		return;
-	sb_puts(sb, "{");
+	strbuf_addstr(sb, "{");
 	for (i = 0; i < m->nlabels; i++) {
-		sb_printf(sb, "%s%s=\"", i ? "," : "", m->label_names[i]);
+		strbuf_addf(sb, "%s%s=\"", i ? "," : "", m->label_names[i]);
 		sb_escaped(sb, s->values[i], true);
-		sb_puts(sb, "\"");
+		strbuf_addstr(sb, "\"");
 	}
 	if (le)
-		sb_printf(sb, "%sle=\"%s\"", m->nlabels ? "," : "", le);
-	sb_puts(sb, "}");
+		strbuf_addf(sb, "%sle=\"%s\"", m->nlabels ? "," : "", le);
+	strbuf_addstr(sb, "}");
 }
 
 static int series_cmp(const void *a, const void *b)
@@ -636,9 +588,9 @@ static void render_series(struct strbuf *sb, const struct metric *m, const struc
 
 	if (m->type != METRIC_HISTOGRAM) {
 		format_double(s->value, num, sizeof(num));
-		sb_puts(sb, m->name);
+		strbuf_addstr(sb, m->name);
 		sb_labels(sb, m, s, NULL);
-		sb_printf(sb, " %s\n", num);
+		strbuf_addf(sb, " %s\n", num);
 		return;
 	}
 	for (i = 0; i <= m->nbounds; i++) {
@@ -647,17 +599,17 @@ static void render_series(struct strbuf *sb, const struct metric *m, const struc
 			format_double(m->bounds[i], le, sizeof(le));
 		else
 			snprintf(le, sizeof(le), "+Inf");
-		sb_printf(sb, "%s_bucket", m->name);
+		strbuf_addf(sb, "%s_bucket", m->name);
 		sb_labels(sb, m, s, le);
-		sb_printf(sb, " %" PRIu64 "\n", cumulative);
+		strbuf_addf(sb, " %" PRIu64 "\n", cumulative);
 	}
 	format_double(s->sum, num, sizeof(num));
-	sb_printf(sb, "%s_sum", m->name);
+	strbuf_addf(sb, "%s_sum", m->name);
 	sb_labels(sb, m, s, NULL);
-	sb_printf(sb, " %s\n", num);
-	sb_printf(sb, "%s_count", m->name);
+	strbuf_addf(sb, " %s\n", num);
+	strbuf_addf(sb, "%s_count", m->name);
 	sb_labels(sb, m, s, NULL);
-	sb_printf(sb, " %" PRIu64 "\n", s->count);
+	strbuf_addf(sb, " %" PRIu64 "\n", s->count);
 }
 
 static void render_metric(struct strbuf *sb, const struct metric *m)
@@ -665,9 +617,9 @@ static void render_metric(struct strbuf *sb, const struct metric *m)
 	struct series **all;
 	size_t i, n = 0;
 
-	sb_printf(sb, "# HELP %s ", m->name);
+	strbuf_addf(sb, "# HELP %s ", m->name);
 	sb_escaped(sb, m->help, false);
-	sb_printf(sb, "\n# TYPE %s %s\n", m->name, type_names[m->type]);
+	strbuf_addf(sb, "\n# TYPE %s %s\n", m->name, type_names[m->type]);
 	if (m->nseries == 0)
 		return;
 	all = xmalloc(m->nseries * sizeof(*all));
@@ -699,13 +651,11 @@ char *metrics_render(struct metrics *reg)
 		hooks[i].fn(hooks[i].ctx);
 	free(hooks);
 
-	sb_reserve(&sb, 4096);
-	sb.buf[0] = '\0';
 	pthread_mutex_lock(&reg->lock);
 	for (i = 0; i < reg->nmetrics; i++)
 		render_metric(&sb, reg->metrics[i]);
 	pthread_mutex_unlock(&reg->lock);
-	return sb.buf;
+	return strbuf_detach(&sb);
 }
 
 /* ---- process metrics --------------------------------------------------------------------- */

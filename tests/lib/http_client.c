@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define TIMEOUT_MS 10000L
@@ -14,20 +15,11 @@ struct http_client {
 	CURL *curl;
 };
 
-struct buffer {
-	char *data;
-	size_t len;
-};
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct buffer *b = userdata;
 	size_t n = size * nmemb;
 
-	b->data = xrealloc(b->data, b->len + n + 1);
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	strbuf_add(userdata, ptr, n);
 	return n;
 }
 
@@ -58,7 +50,7 @@ int http_client_request(struct http_client *c, const char *method, const char *u
                         struct http_client_response *out, char *err, size_t errlen)
 {
 	struct curl_slist *list = NULL;
-	struct buffer b = {NULL, 0};
+	struct strbuf b = {0};
 	char curl_err[CURL_ERROR_SIZE] = "";
 	const char *ctype = NULL;
 	CURLcode rc;
@@ -93,15 +85,15 @@ int http_client_request(struct http_client *c, const char *method, const char *u
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s %s: %s", method, url,
 		         *curl_err ? curl_err : curl_easy_strerror(rc));
-		free(b.data);
+		strbuf_release(&b);
 		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &out->num_connects);
 	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
 	out->content_type = ctype ? xstrdup(ctype) : NULL;
-	out->body = b.data ? b.data : xstrdup("");
 	out->body_len = b.len;
+	out->body = strbuf_detach(&b);
 	return 0;
 }
 
