@@ -33,61 +33,49 @@
 
 #include "fake.h"
 #include "http.h"
+#include "strbuf.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
 #define KHAKASSIA_OFFSET_MS (7LL * 3600 * 1000)
 #define TITLE_CHARS 80 /* a title made from the text: this many code points at most */
 
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void adds(struct buf *b, const char *s)
-{
-	add(b, s, strlen(s));
-}
-
 /* XML character data: markup escaped, control characters XML 1.0 forbids dropped. */
-static void add_xml(struct buf *b, const char *s)
+static void add_xml(struct strbuf *b, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
 		switch (*p) {
 		case '&':
-			adds(b, "&amp;");
+			strbuf_addstr(b, "&amp;");
 			break;
 		case '<':
-			adds(b, "&lt;");
+			strbuf_addstr(b, "&lt;");
 			break;
 		case '>':
-			adds(b, "&gt;");
+			strbuf_addstr(b, "&gt;");
 			break;
 		case '"':
-			adds(b, "&quot;");
+			strbuf_addstr(b, "&quot;");
 			break;
 		default:
 			if (*p >= 0x20 || *p == '\t' || *p == '\n' || *p == '\r')
-				add(b, (const char *)p, 1);
+				strbuf_addch(b, (char)*p);
 		}
 	}
+}
+
+/* open, then text as XML character data, then close: an element or an attribute with its value. */
+static void add_wrapped(struct strbuf *b, const char *open, const char *text, const char *close)
+{
+	strbuf_addstr(b, open);
+	add_xml(b, text);
+	strbuf_addstr(b, close);
 }
 
 /* The text as HTML: paragraphs per line, itself XML-escaped by the caller. */
 static char *text_html(const char *text)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	const char *p = text;
 
 	while (*p) {
@@ -96,22 +84,19 @@ static char *text_html(const char *text)
 		char *line = xstrndup(p, n);
 
 		if (n) {
-			adds(&b, "<p>");
-			add_xml(&b, line); /* HTML escaping is XML escaping for these characters */
-			adds(&b, "</p>");
+			/* HTML escaping is XML escaping for these characters */
+			add_wrapped(&b, "<p>", line, "</p>");
 		}
 		free(line);
 		p = nl ? nl + 1 : p + n;
 	}
-	if (!b.s)
-		adds(&b, "");
-	return b.s;
+	return strbuf_detach(&b);
 }
 
 char *feed_slug(const char *community_id)
 {
 	const char *p = strstr(community_id, "://");
-	struct buf b = {0};
+	struct strbuf b = {0};
 	bool dash = false;
 
 	for (p = p ? p + 3 : community_id; *p; p++) {
@@ -121,16 +106,14 @@ char *feed_slug(const char *community_id)
 			c = (char)(c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
 			if (dash && b.len)
-				adds(&b, "-");
+				strbuf_addch(&b, '-');
 			dash = false;
-			add(&b, &c, 1);
+			strbuf_addch(&b, c);
 		} else {
 			dash = true;
 		}
 	}
-	if (!b.s)
-		adds(&b, "");
-	return b.s;
+	return strbuf_detach(&b);
 }
 
 static const char *str_member(const json_t *o, const char *name)
@@ -279,23 +262,20 @@ static char *item_title(const json_t *line)
 
 static char *render_rss(struct fake_world *w, const struct feed *f, const char *self)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	char date[48];
 
-	adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	         "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "
-	         "xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n<title>");
-	add_xml(&b, f->name ? f->name : "");
-	adds(&b, "</title>\n<link>");
-	add_xml(&b, f->id ? f->id : self);
-	adds(&b, "</link>\n<description>");
-	add_xml(&b, f->name ? f->name : "");
-	adds(&b, "</description>\n<language>ru</language>\n<atom:link rel=\"self\" href=\"");
-	add_xml(&b, self);
-	adds(&b, "\" type=\"application/rss+xml\"/>\n<lastBuildDate>");
+	strbuf_addstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                  "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "
+	                  "xmlns:atom=\"http://www.w3.org/2005/Atom\">\n<channel>\n");
+	add_wrapped(&b, "<title>", f->name ? f->name : "", "</title>\n");
+	add_wrapped(&b, "<link>", f->id ? f->id : self, "</link>\n");
+	add_wrapped(&b, "<description>", f->name ? f->name : "", "</description>\n");
+	strbuf_addstr(&b, "<language>ru</language>\n");
+	add_wrapped(&b, "<atom:link rel=\"self\" href=\"", self,
+	            "\" type=\"application/rss+xml\"/>\n");
 	rfc822(f->newest, KHAKASSIA_OFFSET_MS, false, date);
-	adds(&b, date);
-	adds(&b, "</lastBuildDate>\n");
+	add_wrapped(&b, "<lastBuildDate>", date, "</lastBuildDate>\n");
 	for (size_t i = 0; i < json_array_size(f->lines); i++) {
 		const json_t *line = json_array_get(f->lines, i);
 		const char *url = str_member(line, "url");
@@ -303,51 +283,37 @@ static char *render_rss(struct fake_world *w, const struct feed *f, const char *
 		char *title = item_title(line);
 		char *html = text_html(str_member(line, "text"));
 
-		adds(&b, "<item>\n<title>");
-		add_xml(&b, title);
-		adds(&b, "</title>\n");
-		if (url) {
-			adds(&b, "<link>");
-			add_xml(&b, url);
-			adds(&b, "</link>\n");
-		}
-		adds(&b, "<description>");
-		add_xml(&b, html);
-		adds(&b, "</description>\n<guid isPermaLink=\"false\">");
-		add_xml(&b, str_member(line, "id"));
-		adds(&b, "</guid>\n<pubDate>");
+		strbuf_addstr(&b, "<item>\n");
+		add_wrapped(&b, "<title>", title, "</title>\n");
+		if (url)
+			add_wrapped(&b, "<link>", url, "</link>\n");
+		add_wrapped(&b, "<description>", html, "</description>\n");
+		add_wrapped(&b, "<guid isPermaLink=\"false\">", str_member(line, "id"),
+		            "</guid>\n");
 		rfc822(fake_post_time(w, line), KHAKASSIA_OFFSET_MS, false, date);
-		adds(&b, date);
-		adds(&b, "</pubDate>\n");
-		if (author) {
-			adds(&b, "<dc:creator>");
-			add_xml(&b, author);
-			adds(&b, "</dc:creator>\n");
-		}
-		adds(&b, "</item>\n");
+		add_wrapped(&b, "<pubDate>", date, "</pubDate>\n");
+		if (author)
+			add_wrapped(&b, "<dc:creator>", author, "</dc:creator>\n");
+		strbuf_addstr(&b, "</item>\n");
 		free(title);
 		free(html);
 	}
-	adds(&b, "</channel>\n</rss>\n");
-	return b.s;
+	strbuf_addstr(&b, "</channel>\n</rss>\n");
+	return strbuf_detach(&b);
 }
 
 static char *render_atom(struct fake_world *w, const struct feed *f, const char *self)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	char date[32];
 
-	adds(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	         "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"ru\">\n<title>");
-	add_xml(&b, f->name ? f->name : "");
-	adds(&b, "</title>\n<id>");
-	add_xml(&b, f->id ? f->id : self);
-	adds(&b, "</id>\n<link rel=\"self\" href=\"");
-	add_xml(&b, self);
-	adds(&b, "\"/>\n<updated>");
+	strbuf_addstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                  "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"ru\">\n");
+	add_wrapped(&b, "<title>", f->name ? f->name : "", "</title>\n");
+	add_wrapped(&b, "<id>", f->id ? f->id : self, "</id>\n");
+	add_wrapped(&b, "<link rel=\"self\" href=\"", self, "\"/>\n");
 	local_rfc3339(f->newest, date);
-	adds(&b, date);
-	adds(&b, "</updated>\n");
+	add_wrapped(&b, "<updated>", date, "</updated>\n");
 	for (size_t i = 0; i < json_array_size(f->lines); i++) {
 		const json_t *line = json_array_get(f->lines, i);
 		const char *url = str_member(line, "url");
@@ -355,35 +321,24 @@ static char *render_atom(struct fake_world *w, const struct feed *f, const char 
 		char *title = item_title(line);
 		char *html = text_html(str_member(line, "text"));
 
-		adds(&b, "<entry>\n<id>");
-		add_xml(&b, str_member(line, "id"));
-		adds(&b, "</id>\n<title type=\"text\">");
-		add_xml(&b, title);
-		adds(&b, "</title>\n");
-		if (url) {
-			adds(&b, "<link rel=\"alternate\" type=\"text/html\" href=\"");
-			add_xml(&b, url);
-			adds(&b, "\"/>\n");
-		}
+		strbuf_addstr(&b, "<entry>\n");
+		add_wrapped(&b, "<id>", str_member(line, "id"), "</id>\n");
+		add_wrapped(&b, "<title type=\"text\">", title, "</title>\n");
+		if (url)
+			add_wrapped(&b, "<link rel=\"alternate\" type=\"text/html\" href=\"", url,
+			            "\"/>\n");
 		local_rfc3339(fake_post_time(w, line), date);
-		adds(&b, "<published>");
-		adds(&b, date);
-		adds(&b, "</published>\n<updated>");
-		adds(&b, date);
-		adds(&b, "</updated>\n");
-		if (author) {
-			adds(&b, "<author><name>");
-			add_xml(&b, author);
-			adds(&b, "</name></author>\n");
-		}
-		adds(&b, "<content type=\"html\">");
-		add_xml(&b, html);
-		adds(&b, "</content>\n</entry>\n");
+		add_wrapped(&b, "<published>", date, "</published>\n");
+		add_wrapped(&b, "<updated>", date, "</updated>\n");
+		if (author)
+			add_wrapped(&b, "<author><name>", author, "</name></author>\n");
+		add_wrapped(&b, "<content type=\"html\">", html, "</content>\n");
+		strbuf_addstr(&b, "</entry>\n");
 		free(title);
 		free(html);
 	}
-	adds(&b, "</feed>\n");
-	return b.s;
+	strbuf_addstr(&b, "</feed>\n");
+	return strbuf_detach(&b);
 }
 
 /* True when an If-None-Match list ("a", W/"b", *) names etag. */

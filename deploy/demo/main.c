@@ -36,6 +36,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "strbuf.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -491,35 +492,25 @@ static bool parse_int(const char *s, long min, long max, long *out)
 static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
+	struct strbuf sb = {0};
+	char chunk[16384];
+	size_t got;
 
 	if (!f) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	for (;;) {
-		size_t got;
-
-		if (n + 65536 + 1 > cap) {
-			cap = (n + 65536 + 1) * 2;
-			buf = xrealloc(buf, cap);
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		strbuf_add(&sb, chunk, got);
 	if (ferror(f)) {
 		snprintf(why, whylen, "%s: read error", path);
 		fclose(f);
-		free(buf);
+		strbuf_release(&sb);
 		return NULL;
 	}
 	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
+	*len = sb.len;
+	return strbuf_detach(&sb);
 }
 
 int main(int argc, char **argv)
