@@ -16,7 +16,9 @@
 #   tests/integration/test_*.c      -> build/<v>/tests/integration/test_*  (with tests/lib/*.c)
 #   tests/fixtures/*.c              -> build/<v>/tests/fixtures/*           (helper programs)
 #   tests/<service>/test_*.c        -> build/<v>/tests/<service>/test_*      (linked with that
-#                                      service's objects except main.o: its internals under test)
+#                                      service's objects except main.o: its internals under test,
+#                                      and with tests/<service>/*.c that are not test_*: their
+#                                      support code)
 #   deploy/demo/*.c                 -> build/<v>/bin/demo-sources           (fake source APIs)
 
 # Prerequisites below use $$(wildcard services/$$*/...) to find each service's own files.
@@ -69,8 +71,17 @@ SERVICE_DIRS := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
 SERVICE_TEST_SRC := $(foreach s,$(sort $(SERVICE_DIRS)),$(wildcard tests/$(s)/test_*.c))
 SERVICE_TEST_BINS := $(SERVICE_TEST_SRC:%.c=$(B)/%)
 
+# What the binaries find in <bin>/../share: the classifier's default models, trained at build
+# time on the project's own corpus (services/classifier/data/), its taxonomy, and the region
+# packs. An image copies build/<v>/share as it is.
+SHARE := $(B)/share
+CLASSIFIER_DATA := services/classifier/data
+SHARE_FILES := $(if $(wildcard services/classifier/main.c),$(SHARE)/classifier/incident.model \
+	$(SHARE)/classifier/topic.model $(SHARE)/classifier/taxonomy.json) \
+	$(patsubst deploy/%,$(SHARE)/%,$(wildcard deploy/regions/*/*.json))
+
 .PHONY: all services tests deps run test clean clean-data format format-check
-all: services $(BROKER) $(DEMO) tests
+all: services $(BROKER) $(DEMO) tests $(SHARE_FILES)
 services: $(SERVICE_BINS)
 tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS)
 
@@ -109,9 +120,34 @@ $(DEMO): $(DEMO_SRC:%.c=$(B)/obj/%.o) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(SHARE)/regions/%: deploy/regions/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(SHARE)/classifier/taxonomy.json: $(CLASSIFIER_DATA)/taxonomy.json
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(SHARE)/classifier/incident.model: $(CLASSIFIER_DATA)/corpus.ndjson $(B)/bin/classifier
+	@mkdir -p $(@D)
+	$(B)/bin/classifier train --input $< --text-column text --label-column incident --folds 0 \
+		--out $@ >/dev/null
+
+# The topic model learns from the incidents only: non-incidents are the other model's job.
+$(SHARE)/classifier/topic.model: $(CLASSIFIER_DATA)/corpus.ndjson $(B)/bin/classifier
+	@mkdir -p $(@D)
+	grep '"incident": *true' $< > $@.corpus
+	$(B)/bin/classifier train --input $@.corpus --text-column text --label-column topic \
+		--folds 0 --out $@ >/dev/null
+	rm -f $@.corpus
+
 # ---- tests -----------------------------------------------------------------------------------
-# A service's own tests link its objects (all but main.o) and its embedded migrations.
-$(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(call service_lib_objs,$$(firstword $$(subst /, ,$$*))) $(B)/obj/gen/$$(firstword $$(subst /, ,$$*))_migrations.o $(TESTLIB_OBJ) $(LIBSHARED)
+# A service's own tests link its objects (all but main.o), its embedded migrations and the
+# support code its tests share (tests/<name>/*.c other than test_*.c). $* is <name>/test_x.
+test_service = $(firstword $(subst /, ,$(1)))
+service_test_support_objs = $(patsubst %.c,$(B)/obj/%.o,$(filter-out tests/$(1)/test_%,$(wildcard tests/$(1)/*.c)))
+service_test_deps = $(call service_lib_objs,$(1)) $(B)/obj/gen/$(1)_migrations.o $(call service_test_support_objs,$(1))
+$(SERVICE_TEST_BINS): $(B)/tests/%: $(B)/obj/tests/%.o $$(call service_test_deps,$$(call test_service,$$*)) $(TESTLIB_OBJ) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
