@@ -16,26 +16,17 @@
 #include <cmocka.h>
 
 #include <jansson.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector.h"
-#include "db.h"
 #include "fetch.h"
-#include "http_client.h"
 #include "metrics.h"
 #include "sources.h"
-#include "testdb.h"
+#include "support.h"
 #include "testenv.h"
-#include "testproc.h"
 #include "timefmt.h"
 #include "xalloc.h"
-
-extern const struct db_migration collector_migrations[];
-extern const size_t collector_migrations_count;
 
 /* Our own requests: two jurisdictions, texts written for these tests. */
 #define LINE(id, juris, name, author, minutes, service, text, extra)                               \
@@ -59,66 +50,20 @@ static const char posts[] = LINE(
                              ",\"address\":\"г. Абаза, ул. Лазо, "
                              "8\",\"lat\":52.6521,\"lon\":90.0883");
 
-static const char *db_url, *bin_dir, *work_dir;
-static int port;
-static struct testproc demo;
+static struct demo_sources demo;
 static struct db *db;
-static struct metrics *reg;
 static struct collector coll;
 
 /* ---- fixture -------------------------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		fail_msg("cannot write %s", path);
-}
-
 static int setup_group(void **state)
 {
-	char path[512], posts_path[512], log[512], port_s[16], err[512];
-	int n;
-
 	(void)state;
-	db_url = testdb_url();
-	bin_dir = testenv_require("TEST_BIN_DIR", "run through tests/run.sh");
-	work_dir = testenv_require("TEST_WORK_DIR", "run through tests/run.sh");
 	fetch_global_init();
-
-	snprintf(posts_path, sizeof(posts_path), "%s/test_open311_posts.ndjson", work_dir);
-	write_file(posts_path, posts);
-	port = testenv_free_port();
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	snprintf(path, sizeof(path), "%s/demo-sources", bin_dir);
-	snprintf(log, sizeof(log), "%s/test_open311-demo-sources.log", work_dir);
-	{
-		char *argv[] = {path, "--port", port_s, "--posts", posts_path, NULL};
-
-		testproc_start(&demo, path, argv, NULL, log);
-	}
-	testproc_wait_http(&demo, port, "/healthz", 20000);
-
-	db = db_connect(db_url, 10000, NULL, err, sizeof(err));
-	if (!db)
-		fail_msg("db_connect: %s", err);
-	/* A rerun by hand starts from an empty schema. */
-	if (db_run(db, "DROP SCHEMA IF EXISTS collector CASCADE", 0, NULL, err, sizeof(err)) < 0)
-		fail_msg("drop schema: %s", err);
-	n = db_migrate(db, "collector", collector_migrations, collector_migrations_count, err,
-	               sizeof(err));
-	if (n < 0)
-		fail_msg("db_migrate: %s", err);
-
-	reg = metrics_new();
-	memset(&coll, 0, sizeof(coll));
-	collector_setup(&coll, reg);
-	coll.svc.metrics = reg;
-	coll.svc.processed = metrics_counter(reg, "im_messages_processed_total", "x", NULL);
-	coll.svc.failed = metrics_counter(reg, "im_messages_failed_total", "x", NULL);
-	coll.svc.dead_lettered = metrics_counter(reg, "im_messages_dead_lettered_total", "x", NULL);
-	coll.svc.latency = metrics_histogram(reg, "im_processing_seconds", "x", NULL, NULL, 0);
+	db = support_db_connect();
+	support_db_migrate(db);
+	demo_sources_start(&demo, "test_open311", posts, NULL);
+	support_collector_init(&coll);
 	return 0;
 }
 
@@ -126,81 +71,22 @@ static int teardown_group(void **state)
 {
 	(void)state;
 	/* demo-sources stops cleanly on SIGTERM. */
-	assert_int_equal(testproc_stop(&demo, SIGTERM, 10000), 0);
+	assert_int_equal(demo_sources_stop(&demo), 0);
 	db_free(db);
-	collector_teardown(&coll);
-	metrics_free(reg);
+	support_collector_release(&coll);
 	return 0;
 }
 
 /* Each test starts with empty tables and no pending fault. */
-static void clear_fault(void);
-
 static int setup(void **state)
 {
-	char err[256];
-
 	(void)state;
-	if (db_run(db, "TRUNCATE collector.messages, collector.cursors", 0, NULL, err,
-	           sizeof(err)) < 0)
-		fail_msg("truncate: %s", err);
-	clear_fault();
+	support_sql(db, "TRUNCATE collector.messages, collector.cursors");
+	demo_sources_control(&demo, "/control/fault", "{\"api\":\"open311\",\"count\":0}");
 	return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-static char *base_url(const char *path)
-{
-	return xasprintf("http://127.0.0.1:%d%s", port, path);
-}
-
-static long control(const char *method, const char *path, const char *body, json_t **out)
-{
-	char *url = base_url(path), err[256];
-	struct http_client *c = http_client_new();
-	struct http_client_response r;
-	long status;
-
-	if (http_client_request(c, method, url, NULL, body, body ? strlen(body) : 0, &r, err,
-	                        sizeof(err)) < 0)
-		fail_msg("%s %s: %s", method, path, err);
-	status = r.status;
-	if (out) {
-		*out = json_loads(r.body, 0, NULL);
-		assert_non_null(*out);
-	}
-	http_client_response_clear(&r);
-	http_client_free(c);
-	free(url);
-	return status;
-}
-
-static void clear_fault(void)
-{
-	assert_int_equal(
-	        control("POST", "/control/fault", "{\"api\":\"open311\",\"count\":0}", NULL), 200);
-}
-
-static void fault(json_t *f)
-{
-	char *body = json_dumps(f, JSON_COMPACT);
-
-	assert_int_equal(control("POST", "/control/fault", body, NULL), 200);
-	free(body);
-	json_decref(f);
-}
-
-static long stat_of(const char *key)
-{
-	json_t *stats;
-	long v;
-
-	assert_int_equal(control("GET", "/control/stats", NULL, &stats), 200);
-	v = (long)json_integer_value(json_object_get(stats, key));
-	json_decref(stats);
-	return v;
-}
 
 /* Builds the sources of one OPEN311_ENDPOINTS value; fails the test on a configuration error. */
 static void make_sources(const char *endpoints, const char *api_key, struct source_set *set)
@@ -217,65 +103,22 @@ static void make_sources(const char *endpoints, const char *api_key, struct sour
 
 static void poll_once(struct source *src, struct poll_result *res)
 {
-	struct source_env env = {.collector = &coll, .db = db, .stop = NULL};
-
 	memset(res, 0xA5, sizeof(*res)); /* the poll must set every field itself */
-	src->poll(src, &env, res);
-}
-
-static long query_long(const char *sql, const char *param)
-{
-	char err[256];
-	const char *params[1] = {param};
-	PGresult *r = db_exec(db, sql, param ? 1 : 0, param ? params : NULL, err, sizeof(err));
-	long v;
-
-	if (!r)
-		fail_msg("%s: %s", sql, err);
-	v = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return v;
+	support_poll(src, &coll, db, NULL, res);
 }
 
 static long rows(void)
 {
-	return query_long("SELECT count(*) FROM collector.messages WHERE source = 'open311'", NULL);
-}
-
-/* The stored record of message id, parsed. */
-static json_t *record(const char *id)
-{
-	char err[256];
-	const char *params[1] = {id};
-	PGresult *r = db_exec(db, "SELECT record::text FROM collector.messages WHERE id = $1", 1,
-	                      params, err, sizeof(err));
-	json_t *j;
-
-	if (!r)
-		fail_msg("select record: %s", err);
-	if (PQntuples(r) != 1)
-		fail_msg("message %s is not stored", id);
-	j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	PQclear(r);
-	assert_non_null(j);
-	return j;
-}
-
-/* A cursor's value (caller frees) or NULL. */
-static char *cursor(const char *source, const char *key)
-{
-	char err[256], *v = NULL;
-
-	if (store_cursor_get(db, source, key, &v, err, sizeof(err)) < 0)
-		fail_msg("cursor: %s", err);
-	return v;
+	return support_query_long(
+	        db, "SELECT count(*) FROM collector.messages WHERE source = 'open311'", NULL);
 }
 
 /* Sources for "name=<demo-sources>/open311/<jurisdiction>"; the first one is returned. */
 static struct source *endpoint(const char *name, const char *jurisdiction, const char *api_key,
                                struct source_set *set)
 {
-	char *value = xasprintf("%s=http://127.0.0.1:%d/open311/%s/", name, port, jurisdiction);
+	char *value =
+	        xasprintf("%s=http://127.0.0.1:%d/open311/%s/", name, demo.port, jurisdiction);
 
 	make_sources(value, api_key, set);
 	free(value);
@@ -289,7 +132,7 @@ static json_t *server_requests(const char *jurisdiction)
 	char *path = xasprintf("/open311/%s/requests.json", jurisdiction);
 	json_t *arr;
 
-	assert_int_equal(control("GET", path, NULL, &arr), 200);
+	assert_int_equal(demo_sources_request(&demo, "GET", path, NULL, &arr), 200);
 	free(path);
 	assert_true(json_is_array(arr));
 	return arr;
@@ -338,7 +181,7 @@ static void test_mapping_exact(void **state)
 	                      &requested),
 	        0);
 	rfc3339_format(requested, when);
-	url = xasprintf("http://127.0.0.1:%d/open311/sorsk.example/requests/o101.json", port);
+	url = xasprintf("http://127.0.0.1:%d/open311/sorsk.example/requests/o101.json", demo.port);
 	expect = json_pack(
 	        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:f, s:f}, "
 	        "s:{s:s, s:s}}",
@@ -350,7 +193,7 @@ static void test_mapping_exact(void **state)
 	        "г. Сорск, ул. Кирова, 12", "lat", 54.0003, "lon", 90.2541, "thread", "endpoint",
 	        "sorsk", "service_request_id", "o101");
 	free(url);
-	r = record("open311:sorsk:o101");
+	r = support_record(db, "open311:sorsk:o101", NULL);
 	json_object_del(r, "received_at"); /* the collector's clock */
 	if (!json_equal(r, expect)) {
 		char *got = json_dumps(r, JSON_SORT_KEYS),
@@ -363,7 +206,7 @@ static void test_mapping_exact(void **state)
 
 	/* The cursor is the newest requested_datetime (o103, 30 minutes ago). */
 	{
-		char *c = cursor("open311:sorsk", "start_date");
+		char *c = support_cursor(db, "open311:sorsk", "start_date");
 		int64_t newest, t;
 
 		assert_non_null(c);
@@ -377,9 +220,10 @@ static void test_mapping_exact(void **state)
 		free(c);
 	}
 	/* Only one jurisdiction polled. */
-	assert_int_equal(query_long("SELECT count(*) FROM collector.messages WHERE id LIKE "
-	                            "'open311:abaza:%'",
-	                            NULL),
+	assert_int_equal(support_query_long(db,
+	                                    "SELECT count(*) FROM collector.messages WHERE id LIKE "
+	                                    "'open311:abaza:%'",
+	                                    NULL),
 	                 0);
 	json_decref(served);
 	source_set_free(&set);
@@ -390,7 +234,7 @@ static void test_cursor_and_resume(void **state)
 	struct source_set set;
 	struct source *src = endpoint("abaza", "abaza.example", NULL, &set);
 	struct poll_result res;
-	long requests = stat_of("open311.requests");
+	long requests = demo_sources_stat(&demo, "open311.requests");
 	static const char more[] = LINE("o202", "abaza.example", "Абаза 311", "805", 5,
 	                                "Уборка снега", "Дорогу к больнице не чистили с утра.", "");
 
@@ -405,11 +249,11 @@ static void test_cursor_and_resume(void **state)
 	assert_int_equal(res.fetched, 1);
 	assert_int_equal(rows(), 1);
 	assert_int_equal(metric_value(coll.messages, "open311:abaza", "duplicate"), 1);
-	assert_int_equal(stat_of("open311.requests"), requests + 2);
+	assert_int_equal(demo_sources_stat(&demo, "open311.requests"), requests + 2);
 	source_set_free(&set);
 
 	/* "Restart" with a new request filed meanwhile: asked from the cursor on, stored once. */
-	assert_int_equal(control("POST", "/control/posts", more, NULL), 200);
+	assert_int_equal(demo_sources_request(&demo, "POST", "/control/posts", more, NULL), 200);
 	src = endpoint("abaza", "abaza.example", NULL, &set);
 	poll_once(src, &res);
 	if (res.status != POLL_OK)
@@ -417,7 +261,7 @@ static void test_cursor_and_resume(void **state)
 	assert_int_equal(res.fetched, 2);
 	assert_int_equal(rows(), 2);
 	{
-		json_t *r = record("open311:abaza:o202");
+		json_t *r = support_record(db, "open311:abaza:o202", NULL);
 
 		assert_string_equal(json_string_value(json_object_get(r, "text")),
 		                    "Уборка снега: Дорогу к больнице не чистили с утра.");
@@ -436,18 +280,23 @@ static void test_unusable_requests_counted(void **state)
 	json_t *r;
 
 	(void)state;
-	fault(json_pack(
-	        "{s:s, s:s}", "api", "open311", "body",
-	        "[{\"service_request_id\":\"x1\",\"service_name\":\"Деревья\",\"description\":"
-	        "\"Упало дерево на тротуар\",\"requested_datetime\":\"2026-11-28T10:15+07:00\","
-	        "\"lat\":\"54.01\",\"long\":\"90.25\"},"
-	        "{\"service_name\":\"Без номера\",\"requested_datetime\":\"2026-11-28T10:00:00Z\"},"
-	        "{\"service_request_id\":\"x3\",\"description\":\"Дата не та\","
-	        "\"requested_datetime\":\"28.11.2026 10:00\"},"
-	        "{\"service_request_id\":4,\"description\":\"Номер числом, координаты вне мира\","
-	        "\"requested_datetime\":\"2026-11-28T03:00:00Z\",\"lat\":120,\"long\":10,"
-	        "\"media_url\":\"https://media.example/4.jpg\"},"
-	        "\"not an object\"]"));
+	demo_sources_fault(
+	        &demo,
+	        json_pack("{s:s, s:s}", "api", "open311", "body",
+	                  "[{\"service_request_id\":\"x1\",\"service_name\":\"Деревья\","
+	                  "\"description\":"
+	                  "\"Упало дерево на "
+	                  "тротуар\",\"requested_datetime\":\"2026-11-28T10:15+07:00\","
+	                  "\"lat\":\"54.01\",\"long\":\"90.25\"},"
+	                  "{\"service_name\":\"Без "
+	                  "номера\",\"requested_datetime\":\"2026-11-28T10:00:00Z\"},"
+	                  "{\"service_request_id\":\"x3\",\"description\":\"Дата не та\","
+	                  "\"requested_datetime\":\"28.11.2026 10:00\"},"
+	                  "{\"service_request_id\":4,\"description\":\"Номер числом, координаты "
+	                  "вне мира\","
+	                  "\"requested_datetime\":\"2026-11-28T03:00:00Z\",\"lat\":120,\"long\":10,"
+	                  "\"media_url\":\"https://media.example/4.jpg\"},"
+	                  "\"not an object\"]"));
 	poll_once(src, &res);
 	if (res.status != POLL_OK)
 		fail_msg("poll: %d %s", res.status, res.error);
@@ -457,13 +306,13 @@ static void test_unusable_requests_counted(void **state)
 	assert_int_equal(metric_value(coll.rejected, "open311:sorsk", "requested_datetime"), 1);
 	assert_int_equal(metric_value(coll.rejected, "open311:sorsk", "request"), 1);
 
-	r = record("open311:sorsk:x1");
+	r = support_record(db, "open311:sorsk:x1", NULL);
 	assert_string_equal(json_string_value(json_object_get(r, "posted_at")),
 	                    "2026-11-28T03:15:00.000Z"); /* w3c date-time without seconds */
 	assert_true(json_real_value(json_object_get(json_object_get(r, "location"), "lat")) ==
 	            54.01); /* numeric strings read */
 	json_decref(r);
-	r = record("open311:sorsk:4");
+	r = support_record(db, "open311:sorsk:4", NULL);
 	assert_string_equal(json_string_value(json_object_get(r, "text")),
 	                    "Номер числом, координаты вне мира");
 	assert_null(json_object_get(r, "location")); /* dropped, the report kept */
@@ -483,32 +332,35 @@ static void test_http_errors(void **state)
 	struct poll_result res;
 
 	(void)state;
-	fault(json_pack("{s:s, s:i, s:i}", "api", "open311", "status", 503, "retry_after", 12));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i, s:i}", "api", "open311", "status", 503,
+	                                    "retry_after", 12));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RATE_LIMITED);
 	assert_int_equal(res.retry_after_ms, 12000);
 
-	fault(json_pack("{s:s, s:i}", "api", "open311", "status", 502));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "open311", "status", 502));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	assert_non_null(strstr(res.error, "502"));
 
-	fault(json_pack("{s:s, s:i}", "api", "open311", "status", 403));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "open311", "status", 403));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_FAILED);
 	assert_non_null(strstr(res.error, "OPEN311_API_KEY"));
 
-	fault(json_pack("{s:s, s:s}", "api", "open311", "body", "{\"not\":\"an array\"}"));
+	demo_sources_fault(
+	        &demo, json_pack("{s:s, s:s}", "api", "open311", "body", "{\"not\":\"an array\"}"));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	assert_non_null(strstr(res.error, "not a JSON array"));
 
-	fault(json_pack("{s:s, s:s}", "api", "open311", "body", "[{\"service_request_id\":"));
+	demo_sources_fault(&demo, json_pack("{s:s, s:s}", "api", "open311", "body",
+	                                    "[{\"service_request_id\":"));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	assert_non_null(strstr(res.error, "invalid JSON"));
 	assert_int_equal(rows(), 0);
-	assert_null(cursor("open311:sorsk", "start_date"));
+	assert_null(support_cursor(db, "open311:sorsk", "start_date"));
 
 	/* With the API key set, a normal poll still works (the key travels as api_key). */
 	poll_once(src, &res);

@@ -16,27 +16,18 @@
 #include <cmocka.h>
 
 #include <jansson.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "collector.h"
-#include "db.h"
 #include "fetch.h"
-#include "http_client.h"
 #include "metrics.h"
 #include "sources.h"
-#include "testdb.h"
+#include "support.h"
 #include "testenv.h"
-#include "testproc.h"
 #include "timefmt.h"
 #include "xalloc.h"
-
-extern const struct db_migration collector_migrations[];
-extern const size_t collector_migrations_count;
 
 /* Our own demo lines: three feeds, texts written for these tests. */
 #define ABAZA "https://vesti.example/abaza/rss"
@@ -91,66 +82,20 @@ static const char posts[] =
         "\"minutes_ago\":90,\"url\":\"https://forum.example/shira/t/302\",\"text\":\"Кто знает, "
         "когда откроют каток на озере?\"}\n";
 
-static const char *db_url, *bin_dir, *work_dir;
-static int port;
-static struct testproc demo;
+static struct demo_sources demo;
 static struct db *db;
-static struct metrics *reg;
 static struct collector coll;
 
 /* ---- fixture -------------------------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-		fail_msg("cannot write %s", path);
-}
-
 static int setup_group(void **state)
 {
-	char path[512], posts_path[512], log[512], port_s[16], err[512];
-	int n;
-
 	(void)state;
-	db_url = testdb_url();
-	bin_dir = testenv_require("TEST_BIN_DIR", "run through tests/run.sh");
-	work_dir = testenv_require("TEST_WORK_DIR", "run through tests/run.sh");
 	fetch_global_init();
-
-	snprintf(posts_path, sizeof(posts_path), "%s/test_rss_posts.ndjson", work_dir);
-	write_file(posts_path, posts);
-	port = testenv_free_port();
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	snprintf(path, sizeof(path), "%s/demo-sources", bin_dir);
-	snprintf(log, sizeof(log), "%s/test_rss-demo-sources.log", work_dir);
-	{
-		char *argv[] = {path, "--port", port_s, "--posts", posts_path, NULL};
-
-		testproc_start(&demo, path, argv, NULL, log);
-	}
-	testproc_wait_http(&demo, port, "/healthz", 20000);
-
-	db = db_connect(db_url, 10000, NULL, err, sizeof(err));
-	if (!db)
-		fail_msg("db_connect: %s", err);
-	/* A rerun by hand starts from an empty schema. */
-	if (db_run(db, "DROP SCHEMA IF EXISTS collector CASCADE", 0, NULL, err, sizeof(err)) < 0)
-		fail_msg("drop schema: %s", err);
-	n = db_migrate(db, "collector", collector_migrations, collector_migrations_count, err,
-	               sizeof(err));
-	if (n < 0)
-		fail_msg("db_migrate: %s", err);
-
-	reg = metrics_new();
-	memset(&coll, 0, sizeof(coll));
-	collector_setup(&coll, reg);
-	coll.svc.metrics = reg;
-	coll.svc.processed = metrics_counter(reg, "im_messages_processed_total", "x", NULL);
-	coll.svc.failed = metrics_counter(reg, "im_messages_failed_total", "x", NULL);
-	coll.svc.dead_lettered = metrics_counter(reg, "im_messages_dead_lettered_total", "x", NULL);
-	coll.svc.latency = metrics_histogram(reg, "im_processing_seconds", "x", NULL, NULL, 0);
+	db = support_db_connect();
+	support_db_migrate(db);
+	demo_sources_start(&demo, "test_rss", posts, NULL);
+	support_collector_init(&coll);
 	return 0;
 }
 
@@ -158,81 +103,22 @@ static int teardown_group(void **state)
 {
 	(void)state;
 	/* demo-sources stops cleanly on SIGTERM. */
-	assert_int_equal(testproc_stop(&demo, SIGTERM, 10000), 0);
+	assert_int_equal(demo_sources_stop(&demo), 0);
 	db_free(db);
-	collector_teardown(&coll);
-	metrics_free(reg);
+	support_collector_release(&coll);
 	return 0;
 }
 
 /* Each test starts with empty tables and no pending fault. */
-static void clear_fault(void);
-
 static int setup(void **state)
 {
-	char err[256];
-
 	(void)state;
-	if (db_run(db, "TRUNCATE collector.messages, collector.cursors", 0, NULL, err,
-	           sizeof(err)) < 0)
-		fail_msg("truncate: %s", err);
-	clear_fault();
+	support_sql(db, "TRUNCATE collector.messages, collector.cursors");
+	demo_sources_control(&demo, "/control/fault", "{\"api\":\"rss\",\"count\":0}");
 	return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
-
-static char *base_url(const char *path)
-{
-	return xasprintf("http://127.0.0.1:%d%s", port, path);
-}
-
-static long control(const char *method, const char *path, const char *body, json_t **out)
-{
-	char *url = base_url(path), err[256];
-	struct http_client *c = http_client_new();
-	struct http_client_response r;
-	long status;
-
-	if (http_client_request(c, method, url, NULL, body, body ? strlen(body) : 0, &r, err,
-	                        sizeof(err)) < 0)
-		fail_msg("%s %s: %s", method, path, err);
-	status = r.status;
-	if (out) {
-		*out = json_loads(r.body, 0, NULL);
-		assert_non_null(*out);
-	}
-	http_client_response_clear(&r);
-	http_client_free(c);
-	free(url);
-	return status;
-}
-
-static void clear_fault(void)
-{
-	assert_int_equal(control("POST", "/control/fault", "{\"api\":\"rss\",\"count\":0}", NULL),
-	                 200);
-}
-
-static void fault(json_t *f)
-{
-	char *body = json_dumps(f, JSON_COMPACT);
-
-	assert_int_equal(control("POST", "/control/fault", body, NULL), 200);
-	free(body);
-	json_decref(f);
-}
-
-static long stat_of(const char *key)
-{
-	json_t *stats;
-	long v;
-
-	assert_int_equal(control("GET", "/control/stats", NULL, &stats), 200);
-	v = (long)json_integer_value(json_object_get(stats, key));
-	json_decref(stats);
-	return v;
-}
 
 /* Builds the sources of one RSS_FEEDS value; fails the test on a configuration error. */
 static void make_sources(const char *feeds, struct source_set *set)
@@ -247,63 +133,19 @@ static void make_sources(const char *feeds, struct source_set *set)
 
 static void poll_once(struct source *src, struct poll_result *res)
 {
-	struct source_env env = {.collector = &coll, .db = db, .stop = NULL};
-
 	memset(res, 0xA5, sizeof(*res)); /* the poll must set every field itself */
-	src->poll(src, &env, res);
-}
-
-static long query_long(const char *sql, const char *param)
-{
-	char err[256];
-	const char *params[1] = {param};
-	PGresult *r = db_exec(db, sql, param ? 1 : 0, param ? params : NULL, err, sizeof(err));
-	long v;
-
-	if (!r)
-		fail_msg("%s: %s", sql, err);
-	v = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return v;
+	support_poll(src, &coll, db, NULL, res);
 }
 
 static long rows(void)
 {
-	return query_long("SELECT count(*) FROM collector.messages WHERE source = 'rss'", NULL);
-}
-
-/* The stored record of message id, parsed. */
-static json_t *record(const char *id)
-{
-	char err[256];
-	const char *params[1] = {id};
-	PGresult *r = db_exec(db, "SELECT record::text FROM collector.messages WHERE id = $1", 1,
-	                      params, err, sizeof(err));
-	json_t *j;
-
-	if (!r)
-		fail_msg("select record: %s", err);
-	if (PQntuples(r) != 1)
-		fail_msg("message %s is not stored", id);
-	j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	PQclear(r);
-	assert_non_null(j);
-	return j;
-}
-
-/* A cursor's value (caller frees) or NULL. */
-static char *cursor(const char *source, const char *key)
-{
-	char err[256], *v = NULL;
-
-	if (store_cursor_get(db, source, key, &v, err, sizeof(err)) < 0)
-		fail_msg("cursor: %s", err);
-	return v;
+	return support_query_long(
+	        db, "SELECT count(*) FROM collector.messages WHERE source = 'rss'", NULL);
 }
 
 static int64_t posted_at(const char *id)
 {
-	json_t *r = record(id);
+	json_t *r = support_record(db, id, NULL);
 	int64_t ms = 0;
 
 	assert_int_equal(rfc3339_parse(json_string_value(json_object_get(r, "posted_at")), &ms), 0);
@@ -311,19 +153,10 @@ static int64_t posted_at(const char *id)
 	return ms;
 }
 
-static const char *jstr(const json_t *o, const char *path1, const char *path2)
-{
-	const json_t *v = json_object_get(o, path1);
-
-	if (path2)
-		v = json_object_get(v, path2);
-	return json_string_value(v);
-}
-
 /* Sources for "name=<demo-sources>/path"; the first one is returned. */
 static struct source *feed_source(const char *name, const char *path, struct source_set *set)
 {
-	char *feeds = xasprintf("%s=http://127.0.0.1:%d%s", name, port, path);
+	char *feeds = xasprintf("%s=http://127.0.0.1:%d%s", name, demo.port, path);
 
 	make_sources(feeds, set);
 	free(feeds);
@@ -338,8 +171,8 @@ static void test_items_stored_once_and_304(void **state)
 	struct source_set set;
 	struct source *src = feed_source("abaza", "/rss/" ABAZA_SLUG, &set);
 	struct poll_result res;
-	long not_modified = stat_of("rss.not_modified");
-	long requests = stat_of("rss." ABAZA_SLUG);
+	long not_modified = demo_sources_stat(&demo, "rss.not_modified");
+	long requests = demo_sources_stat(&demo, "rss." ABAZA_SLUG);
 	char *etag, *lm, *newest;
 	json_t *r;
 	int64_t now = time_now_ms(), t;
@@ -352,20 +185,21 @@ static void test_items_stored_once_and_304(void **state)
 		fail_msg("poll: %d %s", res.status, res.error);
 	assert_int_equal(res.fetched, 5);
 	assert_int_equal(rows(), 5);
-	assert_int_equal(stat_of("rss." ABAZA_SLUG), requests + 1);
+	assert_int_equal(demo_sources_stat(&demo, "rss." ABAZA_SLUG), requests + 1);
 	assert_int_equal(metric_value(coll.messages, "rss:abaza", "accepted"), 5);
 
 	/* The mapping, after normalisation (HTML of the feed gone, entities decoded). */
-	r = record("rss:r102");
-	assert_string_equal(jstr(r, "source", NULL), "rss");
-	assert_string_equal(jstr(r, "external_id", NULL), "r102");
-	assert_string_equal(jstr(r, "kind", NULL), "post");
-	assert_string_equal(jstr(r, "text", NULL), "Ярмарка выходного дня\nВ субботу на площади — "
-	                                           "мёд, орехи и <b>кедровые</b> шишки.");
-	assert_string_equal(jstr(r, "url", NULL), "https://vesti.example/abaza/102");
-	assert_string_equal(jstr(r, "author", "name"), "Редакция Абазы");
-	assert_string_equal(jstr(r, "community", "id"), "abaza");
-	assert_string_equal(jstr(r, "community", "name"), "Абаза сегодня");
+	r = support_record(db, "rss:r102", NULL);
+	assert_string_equal(support_jstr(r, "source", NULL), "rss");
+	assert_string_equal(support_jstr(r, "external_id", NULL), "r102");
+	assert_string_equal(support_jstr(r, "kind", NULL), "post");
+	assert_string_equal(support_jstr(r, "text", NULL),
+	                    "Ярмарка выходного дня\nВ субботу на площади — "
+	                    "мёд, орехи и <b>кедровые</b> шишки.");
+	assert_string_equal(support_jstr(r, "url", NULL), "https://vesti.example/abaza/102");
+	assert_string_equal(support_jstr(r, "author", "name"), "Редакция Абазы");
+	assert_string_equal(support_jstr(r, "community", "id"), "abaza");
+	assert_string_equal(support_jstr(r, "community", "name"), "Абаза сегодня");
 	json_decref(r);
 
 	/* pubDate (+0700, second precision) read right: minutes_ago apart, and recent. */
@@ -374,9 +208,9 @@ static void test_items_stored_once_and_304(void **state)
 	assert_int_equal(posted_at("rss:r101") - posted_at("rss:r103"), (300 - 10) * 60000LL);
 	assert_int_equal(posted_at("rss:r101") - posted_at("rss:r105"), (3000 - 10) * 60000LL);
 
-	etag = cursor("rss:abaza", "etag");
-	lm = cursor("rss:abaza", "last_modified");
-	newest = cursor("rss:abaza", "newest");
+	etag = support_cursor(db, "rss:abaza", "etag");
+	lm = support_cursor(db, "rss:abaza", "last_modified");
+	newest = support_cursor(db, "rss:abaza", "newest");
 	assert_non_null(etag);
 	assert_non_null(lm);
 	assert_non_null(newest);
@@ -388,8 +222,8 @@ static void test_items_stored_once_and_304(void **state)
 	if (res.status != POLL_OK)
 		fail_msg("second poll: %d %s", res.status, res.error);
 	assert_int_equal(res.fetched, 0);
-	assert_int_equal(stat_of("rss.not_modified"), not_modified + 1);
-	assert_int_equal(stat_of("rss." ABAZA_SLUG), requests + 2);
+	assert_int_equal(demo_sources_stat(&demo, "rss.not_modified"), not_modified + 1);
+	assert_int_equal(demo_sources_stat(&demo, "rss." ABAZA_SLUG), requests + 2);
 	assert_int_equal(rows(), 5);
 	assert_int_equal(metric_value(coll.messages, "rss:abaza", "duplicate"), 0);
 	free(etag);
@@ -418,17 +252,17 @@ static void test_resume_after_restart(void **state)
 	source_set_free(&set); /* "restart": the adapter's state is gone, the cursors remain */
 
 	/* Unchanged feed after the restart: still a 304 from the stored ETag. */
-	not_modified = stat_of("rss.not_modified");
+	not_modified = demo_sources_stat(&demo, "rss.not_modified");
 	src = feed_source("sorsk", "/rss/" SORSK_SLUG ".xml", &set);
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_OK);
 	assert_int_equal(res.fetched, 0);
-	assert_int_equal(stat_of("rss.not_modified"), not_modified + 1);
+	assert_int_equal(demo_sources_stat(&demo, "rss.not_modified"), not_modified + 1);
 	source_set_free(&set);
 
 	/* A new item: the feed changes, only what is not older than a day before the newest
 	 * known item is submitted (the new one and r201; not r202, r203), and stored once. */
-	assert_int_equal(control("POST", "/control/posts", more, NULL), 200);
+	assert_int_equal(demo_sources_request(&demo, "POST", "/control/posts", more, NULL), 200);
 	src = feed_source("sorsk", "/rss/" SORSK_SLUG ".xml", &set);
 	poll_once(src, &res);
 	if (res.status != POLL_OK)
@@ -438,12 +272,13 @@ static void test_resume_after_restart(void **state)
 	assert_int_equal(metric_value(coll.messages, "rss:sorsk", "accepted"), 4);
 	assert_int_equal(metric_value(coll.messages, "rss:sorsk", "duplicate"), 1);
 	{
-		json_t *r = record("rss:r204");
+		json_t *r = support_record(db, "rss:r204", NULL);
 
 		/* No link in the item: the guid still identifies it. */
 		assert_null(json_object_get(r, "url"));
-		assert_string_equal(jstr(r, "text", NULL), "Вода появилась\nНа Кирова воду дали в "
-		                                           "14:00.");
+		assert_string_equal(support_jstr(r, "text", NULL),
+		                    "Вода появилась\nНа Кирова воду дали в "
+		                    "14:00.");
 		json_decref(r);
 	}
 	source_set_free(&set);
@@ -454,7 +289,7 @@ static void test_atom(void **state)
 	struct source_set set;
 	struct source *src = feed_source("shira-forum", "/atom/" FORUM_SLUG, &set);
 	struct poll_result res;
-	long not_modified = stat_of("rss.not_modified");
+	long not_modified = demo_sources_stat(&demo, "rss.not_modified");
 	json_t *r;
 
 	(void)state;
@@ -462,25 +297,25 @@ static void test_atom(void **state)
 	if (res.status != POLL_OK)
 		fail_msg("poll: %d %s", res.status, res.error);
 	assert_int_equal(res.fetched, 2);
-	r = record("rss:r301");
-	assert_string_equal(jstr(r, "text", NULL),
+	r = support_record(db, "rss:r301", NULL);
+	assert_string_equal(support_jstr(r, "text", NULL),
 	                    "Собаки у школы\nСтая бродячих собак каждое утро "
 	                    "у школы №2.\nДети боятся идти.");
-	assert_string_equal(jstr(r, "url", NULL), "https://forum.example/shira/t/301");
-	assert_string_equal(jstr(r, "author", "name"), "shira_local");
-	assert_string_equal(jstr(r, "community", "id"), "shira-forum");
-	assert_string_equal(jstr(r, "community", "name"), "Форум Шира");
+	assert_string_equal(support_jstr(r, "url", NULL), "https://forum.example/shira/t/301");
+	assert_string_equal(support_jstr(r, "author", "name"), "shira_local");
+	assert_string_equal(support_jstr(r, "community", "id"), "shira-forum");
+	assert_string_equal(support_jstr(r, "community", "name"), "Форум Шира");
 	json_decref(r);
 	/* An item without a title: the fake titles it with the start of its text. */
-	r = record("rss:r302");
-	assert_non_null(strstr(jstr(r, "text", NULL), "когда откроют каток на озере?"));
+	r = support_record(db, "rss:r302", NULL);
+	assert_non_null(strstr(support_jstr(r, "text", NULL), "когда откроют каток на озере?"));
 	json_decref(r);
 	assert_int_equal(posted_at("rss:r301") - posted_at("rss:r302"), 45 * 60000LL);
 
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_OK);
 	assert_int_equal(res.fetched, 0);
-	assert_int_equal(stat_of("rss.not_modified"), not_modified + 1);
+	assert_int_equal(demo_sources_stat(&demo, "rss.not_modified"), not_modified + 1);
 	assert_int_equal(rows(), 2);
 	source_set_free(&set);
 }
@@ -492,16 +327,18 @@ static void test_malformed_xml_is_retried(void **state)
 	struct poll_result res;
 
 	(void)state;
-	fault(json_pack("{s:s, s:s, s:s}", "api", "rss", "method", ABAZA_SLUG, "body",
-	                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>Обрыв"
-	                "</item></channel></rss>"));
+	demo_sources_fault(
+	        &demo,
+	        json_pack("{s:s, s:s, s:s}", "api", "rss", "method", ABAZA_SLUG, "body",
+	                  "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>Обрыв"
+	                  "</item></channel></rss>"));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	if (!strstr(res.error, "XML") || !strstr(res.error, "abaza"))
 		fail_msg("error: %s", res.error);
 	assert_int_equal(rows(), 0);
-	assert_null(cursor("rss:abaza", "etag"));
-	assert_null(cursor("rss:abaza", "newest"));
+	assert_null(support_cursor(db, "rss:abaza", "etag"));
+	assert_null(support_cursor(db, "rss:abaza", "newest"));
 
 	/* The source keeps working: the next poll gets the real feed. */
 	poll_once(src, &res);
@@ -519,28 +356,29 @@ static void test_http_errors(void **state)
 	struct poll_result res;
 
 	(void)state;
-	fault(json_pack("{s:s, s:i, s:i}", "api", "rss", "status", 503, "retry_after", 7));
+	demo_sources_fault(
+	        &demo, json_pack("{s:s, s:i, s:i}", "api", "rss", "status", 503, "retry_after", 7));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RATE_LIMITED);
 	assert_int_equal(res.retry_after_ms, 7000);
 	assert_non_null(strstr(res.error, "503"));
 	assert_int_equal(rows(), 0);
 
-	fault(json_pack("{s:s, s:i}", "api", "rss", "status", 429));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "rss", "status", 429));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RATE_LIMITED);
 	assert_int_equal(res.retry_after_ms, 0);
 
-	fault(json_pack("{s:s, s:i}", "api", "rss", "status", 503));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "rss", "status", 503));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 
-	fault(json_pack("{s:s, s:i}", "api", "rss", "status", 500));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "rss", "status", 500));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	assert_non_null(strstr(res.error, "500"));
 
-	fault(json_pack("{s:s, s:i}", "api", "rss", "status", 410));
+	demo_sources_fault(&demo, json_pack("{s:s, s:i}", "api", "rss", "status", 410));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_FAILED);
 	assert_int_equal(rows(), 0);
@@ -609,7 +447,7 @@ static void test_entity_bombs(void **state)
 		doc = full;
 	}
 	before = max_rss_kb();
-	fault(json_pack("{s:s, s:s}", "api", "rss", "body", doc));
+	demo_sources_fault(&demo, json_pack("{s:s, s:s}", "api", "rss", "body", doc));
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_RETRY);
 	assert_non_null(strstr(res.error, "XML"));
@@ -637,15 +475,15 @@ static void test_entity_bombs(void **state)
 		free(refs);
 	}
 	before = max_rss_kb();
-	fault(json_pack("{s:s, s:s}", "api", "rss", "body", doc));
+	demo_sources_fault(&demo, json_pack("{s:s, s:s}", "api", "rss", "body", doc));
 	poll_once(src, &res);
 	if (res.status != POLL_OK)
 		fail_msg("poll: %d %s", res.status, res.error);
 	assert_int_equal(rows(), 1);
 	{
-		json_t *r = record("rss:quad");
+		json_t *r = support_record(db, "rss:quad", NULL);
 
-		assert_string_equal(jstr(r, "text", NULL), "Квадрат\nТолько это");
+		assert_string_equal(support_jstr(r, "text", NULL), "Квадрат\nТолько это");
 		json_decref(r);
 	}
 	assert_true(max_rss_kb() - before < 64 * 1024);
