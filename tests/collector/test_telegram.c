@@ -30,16 +30,13 @@
 #include <unistd.h>
 
 #include "collector.h"
-#include "db.h"
 #include "fetch.h"
 #include "http_client.h"
 #include "metrics.h"
 #include "sources.h"
-#include "testdb.h"
-#include "testenv.h"
-#include "testproc.h"
+#include "strbuf.h"
+#include "support.h"
 #include "timefmt.h"
-#include "xalloc.h"
 
 #define TG_TOKEN "123456:tg-test-Token_x"
 #define VK_TOKEN "vk-token-unused"
@@ -49,41 +46,16 @@
 #define CHANNEL "-1002000000002"
 #define CHANNEL_NAME "Саяногорск: новости"
 
-extern const struct db_migration collector_migrations[];
-extern const size_t collector_migrations_count;
-
-static const char *bin_dir, *work_dir, *db_url;
 static struct db *db;
-static struct testproc fake;
-static int fake_port;
-static char posts_path[512];
+static struct demo_sources fake;
 static struct collector coll;
 static struct source_set sources;
 static volatile sig_atomic_t stop_flag;
-static int test_no;
 
 /* ---- the world ------------------------------------------------------------------------------ */
 
-struct lines {
-	char *buf;
-	size_t len;
-};
-
-static void add_line(struct lines *l, json_t *line)
-{
-	char *s = json_dumps(line, JSON_COMPACT);
-	size_t n = strlen(s);
-	l->buf = xrealloc(l->buf, l->len + n + 2);
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-	l->buf[l->len++] = '\n';
-	l->buf[l->len] = '\0';
-	free(s);
-	json_decref(line);
-}
-
 /* A Telegram line of the demo format in the group or (channel true) the channel. */
-static void tg_line(struct lines *l, const char *id, bool channel, const char *author_id,
+static void tg_line(struct strbuf *l, const char *id, bool channel, const char *author_id,
                     const char *author, const char *parent, int minutes_ago, const char *text)
 {
 	json_t *community = channel ? json_pack("{s:s, s:s, s:s}", "id", CHANNEL, "name",
@@ -95,14 +67,15 @@ static void tg_line(struct lines *l, const char *id, bool channel, const char *a
 	                      minutes_ago, "text", text);
 	if (parent)
 		json_object_set_new(o, "parent", json_string(parent));
-	add_line(l, o);
+	support_ndjson_add(l, o);
 }
 
 /* An edit of line `of`. */
-static void tg_edit(struct lines *l, const char *id, const char *of, const char *text)
+static void tg_edit(struct strbuf *l, const char *id, const char *of, const char *text)
 {
-	add_line(l, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "id", id, "channel", "telegram",
-	                      "edit_of", of, "kind", "post", "minutes_ago", 0, "text", text));
+	support_ndjson_add(l, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "id", id, "channel",
+	                                "telegram", "edit_of", of, "kind", "post", "minutes_ago", 0,
+	                                "text", text));
 }
 
 /*
@@ -112,7 +85,7 @@ static void tg_edit(struct lines *l, const char *id, const char *of, const char 
  */
 static char *standard_world(void)
 {
-	struct lines l = {0};
+	struct strbuf l = {0};
 	tg_line(&l, "t01", false, "501", "Наталья Ким", NULL, 50,
 	        "В подъезде на Советской 75 третий день холодные батареи");
 	tg_line(&l, "t02", false, "502", "Игорь Лаптев", NULL, 45,
@@ -125,137 +98,18 @@ static char *standard_world(void)
 	        "В Саяногорске открыли новую остановку у рынка");
 	tg_line(&l, "t07", true, "504", "Анна Белова", NULL, 20,
 	        "Репортаж: как убирают снег в Черёмушках");
-	return l.buf;
+	return strbuf_detach(&l);
 }
 
 static void fake_start(const char *ndjson)
 {
-	char path[512], log[512], port_s[16];
+	static const char *const args[] = {"--vk-token", VK_TOKEN, "--telegram-token", TG_TOKEN,
+	                                   NULL};
 
-	snprintf(posts_path, sizeof(posts_path), "%s/tg-posts-%d-%d.ndjson", work_dir,
-	         (int)getpid(), test_no);
-	FILE *f = fopen(posts_path, "w");
-	if (!f)
-		fail_msg("cannot write %s", posts_path);
-	fputs(ndjson, f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/demo-sources", bin_dir);
-	snprintf(log, sizeof(log), "%s/demo-sources-telegram.log", work_dir);
-	fake_port = testenv_free_port();
-	snprintf(port_s, sizeof(port_s), "%d", fake_port);
-	char *const argv[] = {path,       "--port",     port_s,   "--posts",
-	                      posts_path, "--vk-token", VK_TOKEN, "--telegram-token",
-	                      TG_TOKEN,   NULL};
-	testproc_start(&fake, path, argv, NULL, log);
-	testproc_wait_http(&fake, fake_port, "/healthz", 10000);
+	demo_sources_start(&fake, "test_telegram", ndjson, args);
 }
 
-static void fake_control(const char *path, const char *body)
-{
-	char url[256], err[256];
-	struct http_client_response r;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake_port, path);
-	if (http_post(url, "application/json", body, strlen(body), &r, err, sizeof(err)) < 0)
-		fail_msg("POST %s: %s", path, err);
-	if (r.status != 200)
-		fail_msg("POST %s: %ld %s", path, r.status, r.body);
-	http_client_response_clear(&r);
-}
-
-static void fake_add(const char *ndjson)
-{
-	fake_control("/control/posts", ndjson);
-}
-
-static void fake_fault(const char *json)
-{
-	fake_control("/control/fault", json);
-}
-
-static long fake_requests(void)
-{
-	char url[256], err[256];
-	struct http_client_response r;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/control/stats", fake_port);
-	if (http_get(url, &r, err, sizeof(err)) < 0)
-		fail_msg("stats: %s", err);
-	json_t *doc = json_loads(r.body, 0, NULL);
-	long n = (long)json_integer_value(json_object_get(doc, "telegram.getUpdates"));
-	json_decref(doc);
-	http_client_response_clear(&r);
-	return n;
-}
-
-/* ---- the database --------------------------------------------------------------------------- */
-
-static void sql(const char *statement)
-{
-	char err[256];
-	if (db_run(db, statement, 0, NULL, err, sizeof(err)) < 0)
-		fail_msg("%s: %s", statement, err);
-}
-
-static long count_rows(const char *id_like)
-{
-	char err[256];
-	const char *p[1] = {id_like};
-	PGresult *res = db_exec(db, "SELECT count(*) FROM collector.messages WHERE id LIKE $1", 1,
-	                        p, err, sizeof(err));
-	if (!res)
-		fail_msg("count: %s", err);
-	long n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
-}
-
-/* The stored record of id (fails when absent); *revision gets the row's revision. */
-static json_t *record(const char *id, long *revision)
-{
-	char err[256];
-	const char *p[1] = {id};
-	PGresult *res =
-	        db_exec(db, "SELECT record::text, revision FROM collector.messages WHERE id = $1",
-	                1, p, err, sizeof(err));
-	if (!res)
-		fail_msg("record: %s", err);
-	if (PQntuples(res) != 1)
-		fail_msg("message %s is not stored", id);
-	json_t *doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (revision)
-		*revision = atol(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	assert_non_null(doc);
-	return doc;
-}
-
-static void assert_offset(const char *expected)
-{
-	char err[256];
-	PGresult *res = db_exec(db,
-	                        "SELECT value FROM collector.cursors WHERE source = 'telegram' AND "
-	                        "key = 'offset'",
-	                        0, NULL, err, sizeof(err));
-	if (!res)
-		fail_msg("cursor: %s", err);
-	const char *v = PQntuples(res) ? PQgetvalue(res, 0, 0) : NULL;
-	if (!expected && v)
-		fail_msg("offset cursor is %s, expected none", v);
-	if (expected && !v)
-		fail_msg("offset cursor is not stored, expected %s", expected);
-	if (expected)
-		assert_string_equal(v, expected);
-	PQclear(res);
-}
-
-static const char *jstr(const json_t *o, const char *a, const char *b)
-{
-	const json_t *v = json_object_get(o, a);
-	if (b)
-		v = json_object_get(v, b);
-	return json_string_value(v);
-}
+/* ---- records -------------------------------------------------------------------------------- */
 
 static json_int_t jint(const json_t *o, const char *a, const char *b)
 {
@@ -263,22 +117,6 @@ static json_int_t jint(const json_t *o, const char *a, const char *b)
 }
 
 /* ---- the collector -------------------------------------------------------------------------- */
-
-static void collector_init(void)
-{
-	struct metrics *reg = metrics_new();
-
-	memset(&coll, 0, sizeof(coll));
-	coll.svc.name = "collector";
-	coll.svc.metrics = reg;
-	coll.svc.processed = metrics_counter(reg, "im_messages_processed_total", "processed", NULL);
-	coll.svc.failed = metrics_counter(reg, "im_messages_failed_total", "failed", NULL);
-	coll.svc.dead_lettered =
-	        metrics_counter(reg, "im_messages_dead_lettered_total", "dl", NULL);
-	coll.svc.latency =
-	        metrics_histogram(reg, "im_processing_seconds", "latency", NULL, NULL, 0);
-	collector_setup(&coll, reg);
-}
 
 static struct telegram_settings settings_for(const char *api_url, const char *token,
                                              int64_t poll_timeout_ms)
@@ -294,7 +132,7 @@ static struct telegram_settings settings_for(const char *api_url, const char *to
 static struct telegram_settings settings(const char *token)
 {
 	static char url[128];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/telegram", fake_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/telegram", fake.port);
 	return settings_for(url, token, 1000);
 }
 
@@ -313,17 +151,10 @@ static struct source *make_source(const struct telegram_settings *s)
 
 static struct poll_result poll_once(struct source *src)
 {
-	struct source_env env = {.collector = &coll, .db = db, .stop = &stop_flag};
-	struct poll_result res;
-	memset(&res, 0, sizeof(res));
-	src->poll(src, &env, &res);
-	return res;
-}
+	struct poll_result res = {0}; /* as the runner hands it over */
 
-static void assert_ok(const struct poll_result *r)
-{
-	if (r->status != POLL_OK)
-		fail_msg("poll status %d, expected OK: %s", r->status, r->error);
+	support_poll(src, &coll, db, &stop_flag, &res);
+	return res;
 }
 
 /* ---- fixtures ------------------------------------------------------------------------------- */
@@ -331,15 +162,9 @@ static void assert_ok(const struct poll_result *r)
 static int setup_group(void **state)
 {
 	(void)state;
-	db_url = testdb_url();
-	bin_dir = testenv_require("TEST_BIN_DIR", "run through tests/run.sh");
-	work_dir = testenv_require("TEST_WORK_DIR", "run through tests/run.sh");
 	if (fetch_global_init() < 0)
 		fail_msg("curl_global_init failed");
-	char err[256];
-	db = db_connect(db_url, 5000, NULL, err, sizeof(err));
-	if (!db)
-		fail_msg("db_connect: %s", err);
+	db = support_db_connect();
 	return 0;
 }
 
@@ -350,17 +175,12 @@ static int teardown_group(void **state)
 	return 0;
 }
 
+/* A fresh collector schema, collector and (when world is not NULL) fake. */
 static void start(const char *world)
 {
-	char err[256];
-
-	test_no++;
 	stop_flag = 0;
-	sql("DROP SCHEMA IF EXISTS collector CASCADE");
-	if (db_migrate(db, "collector", collector_migrations, collector_migrations_count, err,
-	               sizeof(err)) < 0)
-		fail_msg("migrate: %s", err);
-	collector_init();
+	support_db_migrate(db);
+	support_collector_init(&coll);
 	if (world)
 		fake_start(world);
 }
@@ -369,10 +189,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	source_set_free(&sources);
-	testproc_stop(&fake, SIGTERM, 3000);
-	collector_teardown(&coll);
-	metrics_free(coll.svc.metrics);
-	coll.svc.metrics = NULL;
+	demo_sources_stop(&fake);
+	support_collector_release(&coll);
 	return 0;
 }
 
@@ -387,47 +205,49 @@ static void test_updates(void **state)
 	free(world);
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct poll_result r = poll_once(make_source(&s));
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 6);
-	assert_int_equal(count_rows("telegram:%"), 6);
-	assert_int_equal(count_rows("telegram:" GROUP "\\_5"), 0); /* no text: passed over */
-	assert_offset("7");
+	assert_int_equal(support_count_messages(db, "telegram:%"), 6);
+	assert_int_equal(support_count_messages(db, "telegram:" GROUP "\\_5"),
+	                 0); /* no text: passed over */
+	support_assert_cursor(db, "telegram", "offset", "7");
 
 	long rev;
-	json_t *m = record("telegram:" GROUP "_1", &rev);
+	json_t *m = support_record(db, "telegram:" GROUP "_1", &rev);
 	assert_int_equal(rev, 1);
-	assert_string_equal(jstr(m, "kind", NULL), "message");
-	assert_string_equal(jstr(m, "external_id", NULL), GROUP "_1");
-	assert_string_equal(jstr(m, "text", NULL),
+	assert_string_equal(support_jstr(m, "kind", NULL), "message");
+	assert_string_equal(support_jstr(m, "external_id", NULL), GROUP "_1");
+	assert_string_equal(support_jstr(m, "text", NULL),
 	                    "В подъезде на Советской 75 третий день холодные батареи");
-	assert_string_equal(jstr(m, "author", "id"), "501");
-	assert_string_equal(jstr(m, "author", "name"), "Наталья Ким");
-	assert_string_equal(jstr(m, "community", "id"), GROUP);
-	assert_string_equal(jstr(m, "community", "name"), GROUP_NAME);
-	assert_string_equal(jstr(m, "url", NULL), "https://t.me/c/2000000001/1");
+	assert_string_equal(support_jstr(m, "author", "id"), "501");
+	assert_string_equal(support_jstr(m, "author", "name"), "Наталья Ким");
+	assert_string_equal(support_jstr(m, "community", "id"), GROUP);
+	assert_string_equal(support_jstr(m, "community", "name"), GROUP_NAME);
+	assert_string_equal(support_jstr(m, "url", NULL), "https://t.me/c/2000000001/1");
 	assert_true(jint(m, "thread", "chat_id") == -1002000000001LL);
 	assert_int_equal(jint(m, "thread", "message_id"), 1);
 	assert_null(json_object_get(m, "parent_id"));
 	json_decref(m);
 
-	m = record("telegram:" GROUP "_3", NULL);
-	assert_string_equal(jstr(m, "parent_id", NULL), "telegram:" GROUP "_1");
-	assert_string_equal(jstr(m, "author", "name"), "Ольга Сазанакова");
+	m = support_record(db, "telegram:" GROUP "_3", NULL);
+	assert_string_equal(support_jstr(m, "parent_id", NULL), "telegram:" GROUP "_1");
+	assert_string_equal(support_jstr(m, "author", "name"), "Ольга Сазанакова");
 	json_decref(m);
 
-	m = record("telegram:" GROUP "_4", NULL); /* sent on behalf of the group */
-	assert_string_equal(jstr(m, "author", "id"), GROUP);
-	assert_string_equal(jstr(m, "author", "name"), GROUP_NAME);
+	m = support_record(db, "telegram:" GROUP "_4", NULL); /* sent on behalf of the group */
+	assert_string_equal(support_jstr(m, "author", "id"), GROUP);
+	assert_string_equal(support_jstr(m, "author", "name"), GROUP_NAME);
 	json_decref(m);
 
-	m = record("telegram:" CHANNEL "_1", NULL);
-	assert_string_equal(jstr(m, "kind", NULL), "post");
-	assert_string_equal(jstr(m, "text", NULL), "В Саяногорске открыли новую остановку у рынка");
-	assert_string_equal(jstr(m, "author", "id"), CHANNEL);
-	assert_string_equal(jstr(m, "author", "name"), CHANNEL_NAME);
-	assert_string_equal(jstr(m, "community", "name"), CHANNEL_NAME);
+	m = support_record(db, "telegram:" CHANNEL "_1", NULL);
+	assert_string_equal(support_jstr(m, "kind", NULL), "post");
+	assert_string_equal(support_jstr(m, "text", NULL),
+	                    "В Саяногорске открыли новую остановку у рынка");
+	assert_string_equal(support_jstr(m, "author", "id"), CHANNEL);
+	assert_string_equal(support_jstr(m, "author", "name"), CHANNEL_NAME);
+	assert_string_equal(support_jstr(m, "community", "name"), CHANNEL_NAME);
 	json_decref(m);
-	json_decref(record("telegram:" CHANNEL "_2", NULL));
+	json_decref(support_record(db, "telegram:" CHANNEL "_2", NULL));
 }
 
 /* An edit is revision 2 of the same message with the original date; an original and its
@@ -441,46 +261,47 @@ static void test_edits(void **state)
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct source *src = make_source(&s);
 	struct poll_result r = poll_once(src);
-	assert_ok(&r);
-	json_t *before = record("telegram:" GROUP "_1", NULL);
+	support_assert_poll_ok(&r);
+	json_t *before = support_record(db, "telegram:" GROUP "_1", NULL);
 
-	struct lines l = {0};
+	struct strbuf l = {0};
 	tg_edit(&l, "e01", "t01",
 	        "В подъезде на Советской 75 третий день холодные батареи (уже 4-й)");
-	fake_add(l.buf);
-	free(l.buf);
+	demo_sources_control(&fake, "/control/posts", l.buf);
+	strbuf_release(&l);
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 1);
 	long rev;
-	json_t *after = record("telegram:" GROUP "_1", &rev);
+	json_t *after = support_record(db, "telegram:" GROUP "_1", &rev);
 	assert_int_equal(rev, 2);
 	assert_int_equal(json_integer_value(json_object_get(after, "revision")), 2);
-	assert_string_equal(jstr(after, "text", NULL),
+	assert_string_equal(support_jstr(after, "text", NULL),
 	                    "В подъезде на Советской 75 третий день холодные батареи (уже 4-й)");
-	assert_string_equal(jstr(after, "posted_at", NULL), jstr(before, "posted_at", NULL));
+	assert_string_equal(support_jstr(after, "posted_at", NULL),
+	                    support_jstr(before, "posted_at", NULL));
 	json_decref(before);
 	json_decref(after);
 	assert_int_equal(metric_value(coll.messages, "telegram", "updated"), 1);
-	assert_offset("8");
+	support_assert_cursor(db, "telegram", "offset", "8");
 
 	/* A new channel post and its edit arrive together. */
-	struct lines l2 = {0};
+	struct strbuf l2 = {0};
 	tg_line(&l2, "t08", true, "2", CHANNEL_NAME, NULL, 1, "Автобус 5 ходит по новому графику");
 	tg_edit(&l2, "e02", "t08", "Автобус 5 ходит по новому графику с понедельника");
-	fake_add(l2.buf);
-	free(l2.buf);
+	demo_sources_control(&fake, "/control/posts", l2.buf);
+	strbuf_release(&l2);
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 2);
-	json_t *post = record("telegram:" CHANNEL "_3", &rev);
+	json_t *post = support_record(db, "telegram:" CHANNEL "_3", &rev);
 	assert_int_equal(rev, 2);
-	assert_string_equal(jstr(post, "text", NULL),
+	assert_string_equal(support_jstr(post, "text", NULL),
 	                    "Автобус 5 ходит по новому графику с понедельника");
-	assert_string_equal(jstr(post, "kind", NULL), "post");
+	assert_string_equal(support_jstr(post, "kind", NULL), "post");
 	json_decref(post);
-	assert_offset("10");
-	assert_int_equal(count_rows("telegram:%"), 7);
+	support_assert_cursor(db, "telegram", "offset", "10");
+	assert_int_equal(support_count_messages(db, "telegram:%"), 7);
 }
 
 /* A new source on the same database, against a fresh fake that forgot every confirmation,
@@ -492,39 +313,39 @@ static void test_resume_after_restart(void **state)
 	start(world);
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct poll_result r = poll_once(make_source(&s));
-	assert_ok(&r);
-	assert_int_equal(count_rows("telegram:%"), 6);
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "telegram:%"), 6);
 
-	testproc_stop(&fake, SIGTERM, 3000);
+	demo_sources_stop(&fake);
 	fake_start(world);
 	free(world);
-	struct lines l = {0};
+	struct strbuf l = {0};
 	tg_line(&l, "t08", false, "505", "Евгений Тоғочаков", NULL, 2,
 	        "На Юбилейной опять прорвало трубу, вода по колено");
 	tg_line(&l, "t09", false, "506", "Марина Шулбаева", "t08", 1, "Аварийку вызвали, едут");
-	fake_add(l.buf);
-	free(l.buf);
+	demo_sources_control(&fake, "/control/posts", l.buf);
+	strbuf_release(&l);
 
 	s = settings(TG_TOKEN); /* the fake's new port */
 	struct source *src = make_source(&s);
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 2);
-	assert_int_equal(count_rows("telegram:%"), 8);
+	assert_int_equal(support_count_messages(db, "telegram:%"), 8);
 	assert_int_equal(metric_value(coll.messages, "telegram", "duplicate"), 0);
-	json_t *m = record("telegram:" GROUP "_7", NULL);
-	assert_string_equal(jstr(m, "parent_id", NULL), "telegram:" GROUP "_6");
+	json_t *m = support_record(db, "telegram:" GROUP "_7", NULL);
+	assert_string_equal(support_jstr(m, "parent_id", NULL), "telegram:" GROUP "_6");
 	json_decref(m);
-	assert_offset("9");
+	support_assert_cursor(db, "telegram", "offset", "9");
 
 	/* Nothing new: the long poll waits about its timeout, then nothing is fetched. */
 	int64_t t0 = time_mono_ms();
 	r = poll_once(src);
 	int64_t took = time_mono_ms() - t0;
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 0);
 	assert_true(took >= 900);
-	assert_offset("9");
+	support_assert_cursor(db, "telegram", "offset", "9");
 }
 
 struct delayed_post {
@@ -539,7 +360,7 @@ static void *post_later(void *arg)
 	nanosleep(&ts, NULL);
 	char url[256], err[256];
 	struct http_client_response r;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/control/posts", fake_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/control/posts", fake.port);
 	if (http_post(url, "application/json", d->ndjson, strlen(d->ndjson), &r, err,
 	              sizeof(err)) == 0)
 		http_client_response_clear(&r);
@@ -555,7 +376,7 @@ static void test_long_poll(void **state)
 	s.poll_timeout_ms = 2000;
 	struct source *src = make_source(&s);
 
-	struct lines l = {0};
+	struct strbuf l = {0};
 	tg_line(&l, "t01", false, "507", "Людмила Чаптыкова", NULL, 0,
 	        "Горит мусорка во дворе на Пушкина 98!");
 	struct delayed_post d = {300, l.buf};
@@ -565,12 +386,12 @@ static void test_long_poll(void **state)
 	struct poll_result r = poll_once(src);
 	int64_t took = time_mono_ms() - t0;
 	pthread_join(th, NULL);
-	free(l.buf);
-	assert_ok(&r);
+	strbuf_release(&l);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 1);
 	assert_true(took >= 250 && took < 1800);
-	assert_int_equal(count_rows("telegram:%"), 1);
-	assert_offset("1");
+	assert_int_equal(support_count_messages(db, "telegram:%"), 1);
+	support_assert_cursor(db, "telegram", "offset", "1");
 }
 
 /* 429 is a rate limit with Telegram's retry_after; nothing stored, no cursor. */
@@ -583,17 +404,18 @@ static void test_rate_limited(void **state)
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct source *src = make_source(&s);
 
-	fake_fault("{\"api\":\"telegram\",\"status\":429,\"retry_after\":3}");
+	demo_sources_control(&fake, "/control/fault",
+	                     "{\"api\":\"telegram\",\"status\":429,\"retry_after\":3}");
 	struct poll_result r = poll_once(src);
 	assert_int_equal(r.status, POLL_RATE_LIMITED);
 	assert_int_equal(r.retry_after_ms, 3000);
-	assert_int_equal(count_rows("%"), 0);
-	assert_offset(NULL);
+	assert_int_equal(support_count_messages(db, "%"), 0);
+	support_assert_cursor(db, "telegram", "offset", NULL);
 
 	r = poll_once(src);
-	assert_ok(&r);
-	assert_int_equal(count_rows("telegram:%"), 6);
-	assert_int_equal(fake_requests(), 2);
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "telegram:%"), 6);
+	assert_int_equal(demo_sources_stat(&fake, "telegram.getUpdates"), 2);
 }
 
 /* 401 and 409 need an operator; 5xx, the network and the database are retried. No secret in
@@ -614,35 +436,35 @@ static void test_errors(void **state)
 
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct source *src = make_source(&s);
-	fake_fault("{\"api\":\"telegram\",\"status\":409}");
+	demo_sources_control(&fake, "/control/fault", "{\"api\":\"telegram\",\"status\":409}");
 	r = poll_once(src);
 	assert_int_equal(r.status, POLL_FAILED);
 	assert_non_null(strstr(r.error, "409"));
 	assert_non_null(strstr(r.error, "webhook"));
 
-	fake_fault("{\"api\":\"telegram\",\"status\":502}");
+	demo_sources_control(&fake, "/control/fault", "{\"api\":\"telegram\",\"status\":502}");
 	r = poll_once(src);
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_non_null(strstr(r.error, "502"));
 
-	sql("ALTER TABLE collector.messages RENAME TO messages_away");
+	support_sql(db, "ALTER TABLE collector.messages RENAME TO messages_away");
 	r = poll_once(src);
-	sql("ALTER TABLE collector.messages_away RENAME TO messages");
+	support_sql(db, "ALTER TABLE collector.messages_away RENAME TO messages");
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_non_null(strstr(r.error, "store"));
-	assert_int_equal(count_rows("%"), 0);
-	assert_offset(NULL);
+	assert_int_equal(support_count_messages(db, "%"), 0);
+	support_assert_cursor(db, "telegram", "offset", NULL);
 
 	r = poll_once(src);
-	assert_ok(&r);
-	assert_int_equal(count_rows("telegram:%"), 6);
-	assert_offset("7");
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "telegram:%"), 6);
+	support_assert_cursor(db, "telegram", "offset", "7");
 
-	testproc_stop(&fake, SIGTERM, 3000);
+	demo_sources_stop(&fake);
 	r = poll_once(src);
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_null(strstr(r.error, "tg-test-Token_x"));
-	assert_offset("7");
+	support_assert_cursor(db, "telegram", "offset", "7");
 }
 
 static void *raise_stop(void *arg)

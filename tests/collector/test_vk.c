@@ -22,59 +22,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector.h"
-#include "db.h"
 #include "fetch.h"
-#include "http_client.h"
 #include "metrics.h"
 #include "sources.h"
-#include "testdb.h"
-#include "testenv.h"
-#include "testproc.h"
+#include "strbuf.h"
+#include "support.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
 #define VK_TOKEN "vk-test-token-5e1f"
 #define TG_TOKEN "tg-test-token-unused"
 
-extern const struct db_migration collector_migrations[];
-extern const size_t collector_migrations_count;
-
-static const char *bin_dir, *work_dir, *db_url;
 static struct db *db;
-static struct testproc fake;
-static int fake_port;
-static char posts_path[512];
+static struct demo_sources fake;
 static struct collector coll;
 static struct source_set sources;
 static volatile sig_atomic_t stop_flag;
-static int test_no;
 
 /* ---- the world ------------------------------------------------------------------------------ */
 
-/* NDJSON being built for a posts file or /control/posts. */
-struct lines {
-	char *buf;
-	size_t len;
-};
-
-static void add_line(struct lines *l, json_t *line)
-{
-	char *s = json_dumps(line, JSON_COMPACT);
-	size_t n = strlen(s);
-	l->buf = xrealloc(l->buf, l->len + n + 2);
-	memcpy(l->buf + l->len, s, n);
-	l->len += n;
-	l->buf[l->len++] = '\n';
-	l->buf[l->len] = '\0';
-	free(s);
-	json_decref(line);
-}
-
 /* A VK line of the demo format; the demo id "v%04d" is also its VK id (position + 1). */
-static void vk_line(struct lines *l, int id, const char *owner, const char *community,
+static void vk_line(struct strbuf *l, int id, const char *owner, const char *community,
                     const char *author_id, const char *author, const char *kind, int parent,
                     int minutes_ago, const char *text)
 {
@@ -87,7 +57,7 @@ static void vk_line(struct lines *l, int id, const char *owner, const char *comm
 	                      "minutes_ago", minutes_ago, "text", text);
 	if (parent)
 		json_object_set_new(o, "parent", json_string(sparent));
-	add_line(l, o);
+	support_ndjson_add(l, o);
 }
 
 /* Post i's text: five kinds of everyday posts, numbered. */
@@ -127,7 +97,7 @@ static void post_text(int i, char *buf, size_t len)
  */
 static char *standard_world(void)
 {
-	struct lines l = {0};
+	struct strbuf l = {0};
 	char text[256];
 
 	for (int i = 1; i <= 130; i++) {
@@ -144,7 +114,7 @@ static char *standard_world(void)
 	                        "post", "minutes_ago", 120, "text",
 	                        "На улице Кирова у дома 12 открытый люк, кто-нибудь упадёт",
 	                        "address", "ул. Кирова, 12", "lat", 54.0012, "lon", 90.2503);
-	add_line(&l, geo);
+	support_ndjson_add(&l, geo);
 	vk_line(&l, 132, SMALL, SMALL_NAME, "20002", SMALL_NAME, "post", 0, 100,
 	        "Администрация сообщает: завтра плановое отключение воды с 9 до 17");
 	vk_line(&l, 133, BIG, BIG_NAME, "901", "Ирина Кызласова", "comment", 130, 50,
@@ -157,169 +127,23 @@ static char *standard_world(void)
 	        "Комментарий к старому посту, его не читают");
 	vk_line(&l, 137, SMALL, SMALL_NAME, "905", "Светлана Чертыкова", "comment", 131, 10,
 	        "Люк уже огородили лентой, но крышки нет");
-	return l.buf;
+	return strbuf_detach(&l);
 }
 
 static void fake_start(const char *ndjson)
 {
-	char path[512], log[512], port_s[16];
+	static const char *const args[] = {"--vk-token", VK_TOKEN, "--telegram-token", TG_TOKEN,
+	                                   NULL};
 
-	snprintf(posts_path, sizeof(posts_path), "%s/vk-posts-%d-%d.ndjson", work_dir,
-	         (int)getpid(), test_no);
-	FILE *f = fopen(posts_path, "w");
-	if (!f)
-		fail_msg("cannot write %s", posts_path);
-	fputs(ndjson, f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/demo-sources", bin_dir);
-	snprintf(log, sizeof(log), "%s/demo-sources-vk.log", work_dir);
-	fake_port = testenv_free_port();
-	snprintf(port_s, sizeof(port_s), "%d", fake_port);
-	char *const argv[] = {path,       "--port",     port_s,   "--posts",
-	                      posts_path, "--vk-token", VK_TOKEN, "--telegram-token",
-	                      TG_TOKEN,   NULL};
-	testproc_start(&fake, path, argv, NULL, log);
-	testproc_wait_http(&fake, fake_port, "/healthz", 10000);
-}
-
-static void fake_control(const char *path, const char *body)
-{
-	char url[256], err[256];
-	struct http_client_response r;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fake_port, path);
-	if (http_post(url, "application/json", body, strlen(body), &r, err, sizeof(err)) < 0)
-		fail_msg("POST %s: %s", path, err);
-	if (r.status != 200)
-		fail_msg("POST %s: %ld %s", path, r.status, r.body);
-	http_client_response_clear(&r);
-}
-
-static void fake_add(const char *ndjson)
-{
-	fake_control("/control/posts", ndjson);
-}
-
-static void fake_fault(const char *json)
-{
-	fake_control("/control/fault", json);
-}
-
-/* Requests the fake counted for "vk.<method>". */
-static long fake_requests(const char *method)
-{
-	char url[256], err[256], key[64];
-	struct http_client_response r;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/control/stats", fake_port);
-	if (http_get(url, &r, err, sizeof(err)) < 0)
-		fail_msg("stats: %s", err);
-	json_t *doc = json_loads(r.body, 0, NULL);
-	snprintf(key, sizeof(key), "vk.%s", method);
-	long n = (long)json_integer_value(json_object_get(doc, key));
-	json_decref(doc);
-	http_client_response_clear(&r);
-	return n;
-}
-
-/* ---- the database --------------------------------------------------------------------------- */
-
-static void sql(const char *statement)
-{
-	char err[256];
-	if (db_run(db, statement, 0, NULL, err, sizeof(err)) < 0)
-		fail_msg("%s: %s", statement, err);
-}
-
-static long count_rows(const char *id_like)
-{
-	char err[256];
-	const char *p[1] = {id_like};
-	PGresult *res = db_exec(db, "SELECT count(*) FROM collector.messages WHERE id LIKE $1", 1,
-	                        p, err, sizeof(err));
-	if (!res)
-		fail_msg("count: %s", err);
-	long n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
-}
-
-/* The stored message.v1 record of id (fails when absent). */
-static json_t *record(const char *id)
-{
-	char err[256];
-	const char *p[1] = {id};
-	PGresult *res = db_exec(db, "SELECT record::text FROM collector.messages WHERE id = $1", 1,
-	                        p, err, sizeof(err));
-	if (!res)
-		fail_msg("record: %s", err);
-	if (PQntuples(res) != 1)
-		fail_msg("message %s is not stored", id);
-	json_t *doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	PQclear(res);
-	assert_non_null(doc);
-	return doc;
-}
-
-/* The cursor's value (caller frees) or NULL. */
-static char *cursor(const char *key)
-{
-	char err[256];
-	const char *p[1] = {key};
-	PGresult *res =
-	        db_exec(db, "SELECT value FROM collector.cursors WHERE source = 'vk' AND key = $1",
-	                1, p, err, sizeof(err));
-	if (!res)
-		fail_msg("cursor: %s", err);
-	char *v = PQntuples(res) ? xstrdup(PQgetvalue(res, 0, 0)) : NULL;
-	PQclear(res);
-	return v;
-}
-
-static void assert_cursor(const char *key, const char *expected)
-{
-	char *v = cursor(key);
-	if (!expected) {
-		if (v)
-			fail_msg("cursor %s is %s, expected none", key, v);
-		return;
-	}
-	if (!v)
-		fail_msg("cursor %s is not stored, expected %s", key, expected);
-	assert_string_equal(v, expected);
-	free(v);
-}
-
-static const char *jstr(const json_t *o, const char *path1, const char *path2)
-{
-	const json_t *v = json_object_get(o, path1);
-	if (path2)
-		v = json_object_get(v, path2);
-	return json_string_value(v);
+	demo_sources_start(&fake, "test_vk", ndjson, args);
 }
 
 /* ---- the collector -------------------------------------------------------------------------- */
 
-static void collector_init(void)
-{
-	struct metrics *reg = metrics_new();
-
-	memset(&coll, 0, sizeof(coll));
-	coll.svc.name = "collector";
-	coll.svc.metrics = reg;
-	coll.svc.processed = metrics_counter(reg, "im_messages_processed_total", "processed", NULL);
-	coll.svc.failed = metrics_counter(reg, "im_messages_failed_total", "failed", NULL);
-	coll.svc.dead_lettered =
-	        metrics_counter(reg, "im_messages_dead_lettered_total", "dl", NULL);
-	coll.svc.latency =
-	        metrics_histogram(reg, "im_processing_seconds", "latency", NULL, NULL, 0);
-	collector_setup(&coll, reg);
-}
-
 static struct vk_settings settings(const char *token, const char *communities, const char *keywords)
 {
 	static char url[128];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/vk/method", fake_port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/vk/method", fake.port);
 	struct vk_settings s = {
 	        .api_url = url,
 	        .access_token = (char *)(uintptr_t)token,
@@ -346,17 +170,10 @@ static struct source *make_source(const struct vk_settings *s)
 
 static struct poll_result poll_once(struct source *src)
 {
-	struct source_env env = {.collector = &coll, .db = db, .stop = &stop_flag};
-	struct poll_result res;
-	memset(&res, 0, sizeof(res));
-	src->poll(src, &env, &res);
-	return res;
-}
+	struct poll_result res = {0}; /* as the runner hands it over */
 
-static void assert_ok(const struct poll_result *r)
-{
-	if (r->status != POLL_OK)
-		fail_msg("poll status %d, expected OK: %s", r->status, r->error);
+	support_poll(src, &coll, db, &stop_flag, &res);
+	return res;
 }
 
 /* ---- fixtures ------------------------------------------------------------------------------- */
@@ -364,15 +181,9 @@ static void assert_ok(const struct poll_result *r)
 static int setup_group(void **state)
 {
 	(void)state;
-	db_url = testdb_url();
-	bin_dir = testenv_require("TEST_BIN_DIR", "run through tests/run.sh");
-	work_dir = testenv_require("TEST_WORK_DIR", "run through tests/run.sh");
 	if (fetch_global_init() < 0)
 		fail_msg("curl_global_init failed");
-	char err[256];
-	db = db_connect(db_url, 5000, NULL, err, sizeof(err));
-	if (!db)
-		fail_msg("db_connect: %s", err);
+	db = support_db_connect();
 	return 0;
 }
 
@@ -386,15 +197,9 @@ static int teardown_group(void **state)
 /* A fresh collector schema, collector and (when world is not NULL) fake. */
 static void start(const char *world)
 {
-	char err[256];
-
-	test_no++;
 	stop_flag = 0;
-	sql("DROP SCHEMA IF EXISTS collector CASCADE");
-	if (db_migrate(db, "collector", collector_migrations, collector_migrations_count, err,
-	               sizeof(err)) < 0)
-		fail_msg("migrate: %s", err);
-	collector_init();
+	support_db_migrate(db);
+	support_collector_init(&coll);
 	if (world)
 		fake_start(world);
 }
@@ -403,10 +208,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	source_set_free(&sources);
-	testproc_stop(&fake, SIGTERM, 3000);
-	collector_teardown(&coll);
-	metrics_free(coll.svc.metrics);
-	coll.svc.metrics = NULL;
+	demo_sources_stop(&fake);
+	support_collector_release(&coll);
 	return 0;
 }
 
@@ -425,14 +228,16 @@ static void test_walls_comments_and_cursors(void **state)
 	int64_t t0 = time_mono_ms();
 	struct poll_result r = poll_once(src);
 	int64_t took = time_mono_ms() - t0;
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 132 + 3 + 1);
-	assert_int_equal(count_rows("vk:%"), 136);
-	assert_int_equal(count_rows("vk:" BIG "\\_%\\_c%"), 3);
-	assert_int_equal(count_rows("vk:-20001\\_5\\_c%"), 0); /* post 5 is not recent */
+	assert_int_equal(support_count_messages(db, "vk:%"), 136);
+	assert_int_equal(support_count_messages(db, "vk:" BIG "\\_%\\_c%"), 3);
+	assert_int_equal(support_count_messages(db, "vk:-20001\\_5\\_c%"),
+	                 0); /* post 5 is not recent */
 
 	/* BIG's wall is two pages of 100; SMALL's one; comments only where there are some. */
-	long walls = fake_requests("wall.get"), comments = fake_requests("wall.getComments");
+	long walls = demo_sources_stat(&fake, "vk.wall.get"),
+	     comments = demo_sources_stat(&fake, "vk.wall.getComments");
 	assert_int_equal(walls, 3);
 	assert_int_equal(comments, 2);
 	/* 3 requests per second: n requests take at least (n - 1) gaps of 334 ms. */
@@ -440,53 +245,54 @@ static void test_walls_comments_and_cursors(void **state)
 
 	char text[256];
 	post_text(77, text, sizeof(text));
-	json_t *p77 = record("vk:-20001_77");
-	assert_string_equal(jstr(p77, "text", NULL), text);
-	assert_string_equal(jstr(p77, "kind", NULL), "post");
-	assert_string_equal(jstr(p77, "external_id", NULL), "-20001_77");
-	assert_string_equal(jstr(p77, "url", NULL), "https://vk.com/wall-20001_77");
-	assert_string_equal(jstr(p77, "community", "id"), BIG);
-	assert_string_equal(jstr(p77, "community", "name"), BIG_NAME);
-	assert_string_equal(jstr(p77, "author", "id"), "id700");
-	assert_string_equal(jstr(p77, "author", "name"), "Пётр Чебодаев");
-	assert_string_equal(jstr(p77, "thread", "owner_id"), BIG);
-	assert_string_equal(jstr(p77, "thread", "post_id"), "77");
+	json_t *p77 = support_record(db, "vk:-20001_77", NULL);
+	assert_string_equal(support_jstr(p77, "text", NULL), text);
+	assert_string_equal(support_jstr(p77, "kind", NULL), "post");
+	assert_string_equal(support_jstr(p77, "external_id", NULL), "-20001_77");
+	assert_string_equal(support_jstr(p77, "url", NULL), "https://vk.com/wall-20001_77");
+	assert_string_equal(support_jstr(p77, "community", "id"), BIG);
+	assert_string_equal(support_jstr(p77, "community", "name"), BIG_NAME);
+	assert_string_equal(support_jstr(p77, "author", "id"), "id700");
+	assert_string_equal(support_jstr(p77, "author", "name"), "Пётр Чебодаев");
+	assert_string_equal(support_jstr(p77, "thread", "owner_id"), BIG);
+	assert_string_equal(support_jstr(p77, "thread", "post_id"), "77");
 	json_decref(p77);
 
-	json_t *geo = record("vk:-20002_131");
-	assert_string_equal(jstr(geo, "text", NULL),
+	json_t *geo = support_record(db, "vk:-20002_131", NULL);
+	assert_string_equal(support_jstr(geo, "text", NULL),
 	                    "На улице Кирова у дома 12 открытый люк, кто-нибудь упадёт");
-	assert_string_equal(jstr(geo, "location", "address"), "ул. Кирова, 12");
+	assert_string_equal(support_jstr(geo, "location", "address"), "ул. Кирова, 12");
 	assert_float_equal(
 	        json_number_value(json_object_get(json_object_get(geo, "location"), "lat")),
 	        54.0012, 1e-6);
 	assert_float_equal(
 	        json_number_value(json_object_get(json_object_get(geo, "location"), "lon")),
 	        90.2503, 1e-6);
-	assert_string_equal(jstr(geo, "author", "name"), "Алёна Тодышева");
+	assert_string_equal(support_jstr(geo, "author", "name"), "Алёна Тодышева");
 	json_decref(geo);
 
-	json_t *admin = record("vk:-20002_132");
-	assert_string_equal(jstr(admin, "author", "id"), "club20002");
-	assert_string_equal(jstr(admin, "author", "name"), SMALL_NAME);
+	json_t *admin = support_record(db, "vk:-20002_132", NULL);
+	assert_string_equal(support_jstr(admin, "author", "id"), "club20002");
+	assert_string_equal(support_jstr(admin, "author", "name"), SMALL_NAME);
 	json_decref(admin);
 
-	json_t *c = record("vk:-20001_130_c134");
-	assert_string_equal(jstr(c, "kind", NULL), "comment");
-	assert_string_equal(jstr(c, "parent_id", NULL), "vk:-20001_130");
-	assert_string_equal(jstr(c, "text", NULL), "Писал в прокуратуру, жду ответа");
-	assert_string_equal(jstr(c, "author", "id"), "id902");
-	assert_string_equal(jstr(c, "author", "name"), "Денис Ултургашев");
-	assert_string_equal(jstr(c, "url", NULL), "https://vk.com/wall-20001_130?reply=134");
-	assert_string_equal(jstr(c, "thread", "comment_id"), "134");
-	assert_string_equal(jstr(c, "community", "name"), BIG_NAME);
+	json_t *c = support_record(db, "vk:-20001_130_c134", NULL);
+	assert_string_equal(support_jstr(c, "kind", NULL), "comment");
+	assert_string_equal(support_jstr(c, "parent_id", NULL), "vk:-20001_130");
+	assert_string_equal(support_jstr(c, "text", NULL), "Писал в прокуратуру, жду ответа");
+	assert_string_equal(support_jstr(c, "author", "id"), "id902");
+	assert_string_equal(support_jstr(c, "author", "name"), "Денис Ултургашев");
+	assert_string_equal(support_jstr(c, "url", NULL),
+	                    "https://vk.com/wall-20001_130?reply=134");
+	assert_string_equal(support_jstr(c, "thread", "comment_id"), "134");
+	assert_string_equal(support_jstr(c, "community", "name"), BIG_NAME);
 	json_decref(c);
 
-	assert_cursor("wall:" BIG, "130");
-	assert_cursor("wall:" SMALL, "132");
-	assert_cursor("comments:-20001_130", "135");
-	assert_cursor("comments:-20002_131", "137");
-	assert_cursor("comments:-20001_5", NULL);
+	support_assert_cursor(db, "vk", "wall:" BIG, "130");
+	support_assert_cursor(db, "vk", "wall:" SMALL, "132");
+	support_assert_cursor(db, "vk", "comments:-20001_130", "135");
+	support_assert_cursor(db, "vk", "comments:-20002_131", "137");
+	support_assert_cursor(db, "vk", "comments:-20001_5", NULL);
 }
 
 /* A new source object on the same database reads only what is new. */
@@ -498,11 +304,11 @@ static void test_resume_after_restart(void **state)
 	free(world);
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct poll_result r = poll_once(make_source(&s));
-	assert_ok(&r);
-	assert_int_equal(count_rows("vk:%"), 136);
-	long walls = fake_requests("wall.get");
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "vk:%"), 136);
+	long walls = demo_sources_stat(&fake, "vk.wall.get");
 
-	struct lines l = {0};
+	struct strbuf l = {0};
 	vk_line(&l, 138, BIG, BIG_NAME, "710", "Роман Кичеев", "post", 0, 5,
 	        "Новый пост: на Пушкина 40 прорвало трубу, вода во дворе");
 	vk_line(&l, 139, BIG, BIG_NAME, "711", "Юлия Асочакова", "post", 0, 4,
@@ -511,28 +317,29 @@ static void test_resume_after_restart(void **state)
 	        "В нашем садике тоже, детей отправляют домой");
 	vk_line(&l, 141, BIG, BIG_NAME, "713", "Галина Майнагашева", "comment", 130, 2,
 	        "Мусор так и не вывезли, уже неделя");
-	fake_add(l.buf);
-	free(l.buf);
+	demo_sources_control(&fake, "/control/posts", l.buf);
+	strbuf_release(&l);
 
 	struct source *src = make_source(&s); /* the restart */
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 4);
-	assert_int_equal(count_rows("vk:%"), 140);
+	assert_int_equal(support_count_messages(db, "vk:%"), 140);
 	assert_int_equal(metric_value(coll.messages, "vk", "duplicate"), 0);
-	assert_int_equal(fake_requests("wall.get") - walls, 2); /* one page each: cursor reached */
-	json_t *c = record("vk:-20001_139_c140");
-	assert_string_equal(jstr(c, "parent_id", NULL), "vk:-20001_139");
+	assert_int_equal(demo_sources_stat(&fake, "vk.wall.get") - walls,
+	                 2); /* one page each: cursor reached */
+	json_t *c = support_record(db, "vk:-20001_139_c140", NULL);
+	assert_string_equal(support_jstr(c, "parent_id", NULL), "vk:-20001_139");
 	json_decref(c);
-	json_decref(record("vk:-20001_130_c141"));
-	assert_cursor("wall:" BIG, "139");
-	assert_cursor("comments:-20001_130", "141");
-	assert_cursor("comments:-20001_139", "140");
+	json_decref(support_record(db, "vk:-20001_130_c141", NULL));
+	support_assert_cursor(db, "vk", "wall:" BIG, "139");
+	support_assert_cursor(db, "vk", "comments:-20001_130", "141");
+	support_assert_cursor(db, "vk", "comments:-20001_139", "140");
 
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 0);
-	assert_int_equal(count_rows("vk:%"), 140);
+	assert_int_equal(support_count_messages(db, "vk:%"), 140);
 }
 
 /* VK's error codes become the runner's statuses; nothing is stored, no cursor moves. */
@@ -558,7 +365,7 @@ static void test_error_codes(void **state)
 		char fault[96];
 		snprintf(fault, sizeof(fault), "{\"api\":\"vk\",\"error_code\":%d,\"count\":1}",
 		         cases[i].code);
-		fake_fault(fault);
+		demo_sources_control(&fake, "/control/fault", fault);
 		struct poll_result r = poll_once(src);
 		if (r.status != cases[i].status)
 			fail_msg("VK error %d: status %d, expected %d (%s)", cases[i].code,
@@ -570,12 +377,12 @@ static void test_error_codes(void **state)
 		if (cases[i].code == 6)
 			assert_int_equal(r.retry_after_ms, 1000);
 		assert_int_equal(r.fetched, 0);
-		assert_int_equal(count_rows("vk:%"), 0);
-		assert_cursor("wall:" BIG, NULL);
+		assert_int_equal(support_count_messages(db, "vk:%"), 0);
+		support_assert_cursor(db, "vk", "wall:" BIG, NULL);
 	}
 	struct poll_result r = poll_once(src);
-	assert_ok(&r);
-	assert_int_equal(count_rows("vk:%"), 136);
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "vk:%"), 136);
 }
 
 /* A rate limit on the comments leaves the walls read and the comment cursors unmoved. */
@@ -588,19 +395,21 @@ static void test_rate_limited_comments(void **state)
 	struct vk_settings s = settings(VK_TOKEN, BIG, NULL);
 	struct source *src = make_source(&s);
 
-	fake_fault("{\"api\":\"vk\",\"method\":\"wall.getComments\",\"error_code\":6,\"count\":1}");
+	demo_sources_control(
+	        &fake, "/control/fault",
+	        "{\"api\":\"vk\",\"method\":\"wall.getComments\",\"error_code\":6,\"count\":1}");
 	struct poll_result r = poll_once(src);
 	assert_int_equal(r.status, POLL_RATE_LIMITED);
-	assert_int_equal(count_rows("vk:-20001\\_%"), 130);
-	assert_int_equal(count_rows("vk:%\\_c%"), 0);
-	assert_cursor("wall:" BIG, "130");
-	assert_cursor("comments:-20001_130", NULL);
+	assert_int_equal(support_count_messages(db, "vk:-20001\\_%"), 130);
+	assert_int_equal(support_count_messages(db, "vk:%\\_c%"), 0);
+	support_assert_cursor(db, "vk", "wall:" BIG, "130");
+	support_assert_cursor(db, "vk", "comments:-20001_130", NULL);
 
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 3);
-	assert_int_equal(count_rows("vk:-20001\\_130\\_c%"), 3);
-	assert_cursor("comments:-20001_130", "135");
+	assert_int_equal(support_count_messages(db, "vk:-20001\\_130\\_c%"), 3);
+	support_assert_cursor(db, "vk", "comments:-20001_130", "135");
 }
 
 /* A wrong token needs an operator and says which variable; the token is never echoed. */
@@ -615,7 +424,7 @@ static void test_invalid_token(void **state)
 	assert_int_equal(r.status, POLL_FAILED);
 	assert_non_null(strstr(r.error, "VK_ACCESS_TOKEN"));
 	assert_null(strstr(r.error, "not-the-token-77"));
-	assert_int_equal(count_rows("%"), 0);
+	assert_int_equal(support_count_messages(db, "%"), 0);
 }
 
 /* HTTP 5xx and an unreachable API are retried; the database failing is retried too, and no
@@ -629,37 +438,37 @@ static void test_server_network_and_store_errors(void **state)
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct source *src = make_source(&s);
 
-	fake_fault("{\"api\":\"vk\",\"status\":502}");
+	demo_sources_control(&fake, "/control/fault", "{\"api\":\"vk\",\"status\":502}");
 	struct poll_result r = poll_once(src);
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_non_null(strstr(r.error, "502"));
-	assert_int_equal(count_rows("%"), 0);
+	assert_int_equal(support_count_messages(db, "%"), 0);
 
-	sql("ALTER TABLE collector.messages RENAME TO messages_away");
+	support_sql(db, "ALTER TABLE collector.messages RENAME TO messages_away");
 	r = poll_once(src);
-	sql("ALTER TABLE collector.messages_away RENAME TO messages");
+	support_sql(db, "ALTER TABLE collector.messages_away RENAME TO messages");
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_non_null(strstr(r.error, "store"));
-	assert_int_equal(count_rows("%"), 0);
-	assert_cursor("wall:" BIG, NULL);
+	assert_int_equal(support_count_messages(db, "%"), 0);
+	support_assert_cursor(db, "vk", "wall:" BIG, NULL);
 
 	r = poll_once(src);
-	assert_ok(&r);
-	assert_int_equal(count_rows("vk:%"), 136);
+	support_assert_poll_ok(&r);
+	assert_int_equal(support_count_messages(db, "vk:%"), 136);
 
 	/* Nobody listens on the API's port any more. */
-	testproc_stop(&fake, SIGTERM, 3000);
+	demo_sources_stop(&fake);
 	r = poll_once(src);
 	assert_int_equal(r.status, POLL_RETRY);
 	assert_null(strstr(r.error, VK_TOKEN));
-	assert_cursor("wall:" BIG, "130");
+	support_assert_cursor(db, "vk", "wall:" BIG, "130");
 }
 
 /* newsfeed.search: case-insensitive keyword, next_from pages, start_time from the cursor. */
 static void test_search(void **state)
 {
 	(void)state;
-	struct lines l = {0};
+	struct strbuf l = {0};
 	char text[256];
 	int id = 0;
 	for (int i = 0; i < 105; i++) {
@@ -677,20 +486,20 @@ static void test_search(void **state)
 	vk_line(&l, ++id, "-20009", "Хакасия: тепло и свет", "822", "Вера Тюмерова", "post", 0,
 	        2000, "Прошлой зимой отопление дали вовремя, спасибо");
 	start(l.buf);
-	free(l.buf);
+	strbuf_release(&l);
 
 	struct vk_settings s = settings(VK_TOKEN, NULL, "отопление");
 	struct source *src = make_source(&s);
 	struct poll_result r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	assert_int_equal(r.fetched, 105);
-	assert_int_equal(count_rows("vk:-20009\\_%"), 105);
-	assert_int_equal(fake_requests("newsfeed.search"), 2);
-	json_t *p = record("vk:-20009_2");
-	assert_string_equal(jstr(p, "text", NULL),
+	assert_int_equal(support_count_messages(db, "vk:-20009\\_%"), 105);
+	assert_int_equal(demo_sources_stat(&fake, "vk.newsfeed.search"), 2);
+	json_t *p = support_record(db, "vk:-20009_2", NULL);
+	assert_string_equal(support_jstr(p, "text", NULL),
 	                    "ОТОПЛЕНИЕ так и не дали, дом 2 на Ленина замерзает");
-	assert_string_equal(jstr(p, "community", "name"), "Хакасия: тепло и свет");
-	assert_string_equal(jstr(p, "author", "name"), "Лидия Унзыкова");
+	assert_string_equal(support_jstr(p, "community", "name"), "Хакасия: тепло и свет");
+	assert_string_equal(support_jstr(p, "author", "name"), "Лидия Унзыкова");
 	json_decref(p);
 
 	/* The cursor is the newest post's date. */
@@ -702,19 +511,19 @@ static void test_search(void **state)
 	assert_non_null(res);
 	char *newest = xstrdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
-	assert_cursor("search:отопление", newest);
+	support_assert_cursor(db, "vk", "search:отопление", newest);
 	free(newest);
 
-	struct lines more = {0};
+	struct strbuf more = {0};
 	vk_line(&more, 200, "-20009", "Хакасия: тепло и свет", "823", "Кирилл Тохтобин", "post", 0,
 	        0, "Отопление дали только в половине квартир");
-	fake_add(more.buf);
-	free(more.buf);
+	demo_sources_control(&fake, "/control/posts", more.buf);
+	strbuf_release(&more);
 	r = poll_once(src);
-	assert_ok(&r);
+	support_assert_poll_ok(&r);
 	/* start_time is inclusive: the previous newest post comes again, as a duplicate. */
 	assert_int_equal(r.fetched, 2);
-	assert_int_equal(count_rows("vk:-20009\\_%"), 106);
+	assert_int_equal(support_count_messages(db, "vk:-20009\\_%"), 106);
 	assert_int_equal(metric_value(coll.messages, "vk", "duplicate"), 1);
 }
 
