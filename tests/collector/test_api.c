@@ -25,6 +25,7 @@
 #include "http_client.h"
 #include "kafka.h"
 #include "promtool.h"
+#include "support.h"
 #include "testdb.h"
 #include "testenv.h"
 #include "testproc.h"
@@ -73,10 +74,7 @@ static int setup_group(void **state)
 	snprintf(db_env, sizeof(db_env), "DATABASE_URL=%s", db_url);
 	start_collector(brokers);
 	testproc_wait_http(&collector, port, "/readyz", 30000);
-	char err[256];
-	db = db_connect(db_url, 5000, NULL, err, sizeof(err));
-	if (!db)
-		fail_msg("db_connect: %s", err);
+	db = support_db_connect();
 	return 0;
 }
 
@@ -127,19 +125,6 @@ static long post(const char *token, const char *content_type, const char *body, 
 static long post_json(const char *body, json_t **out)
 {
 	return post(TOKEN_A, "application/json", body, strlen(body), out);
-}
-
-static long count_rows(const char *where_id_like)
-{
-	char err[256];
-	const char *p[1] = {where_id_like};
-	PGresult *res = db_exec(db, "SELECT count(*) FROM collector.messages WHERE id LIKE $1", 1,
-	                        p, err, sizeof(err));
-	if (!res)
-		fail_msg("count: %s", err);
-	long n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
 }
 
 /* Consumes the raw topic from the beginning in a fresh group until `want` records arrived
@@ -266,7 +251,7 @@ static void test_batch_bad_items_do_not_take_good_ones_down(void **state)
 	assert_string_equal(item_field(doc, 4, "field"), "text");
 	assert_non_null(strstr(item_field(doc, 4, "message"), "at most 20000"));
 	json_decref(doc);
-	assert_int_equal(count_rows("http:b%"), 1);
+	assert_int_equal(support_count_messages(db, "http:b%"), 1);
 	free(body);
 	free(big);
 }
@@ -289,7 +274,7 @@ static void test_ndjson_bad_line_alone_rejected(void **state)
 	                         json_array_get(json_object_get(doc, "items"), 1), "line")),
 	                 2);
 	json_decref(doc);
-	assert_int_equal(count_rows("http:n%"), 2);
+	assert_int_equal(support_count_messages(db, "http:n%"), 2);
 }
 
 static void test_duplicate_reported_and_stored_once(void **state)
@@ -308,8 +293,8 @@ static void test_duplicate_reported_and_stored_once(void **state)
 	assert_string_equal(item_field(doc, 0, "status"), "accepted");
 	assert_string_equal(item_field(doc, 1, "status"), "duplicate");
 	json_decref(doc);
-	assert_int_equal(count_rows("http:dup"), 1);
-	assert_int_equal(count_rows("http:dup2"), 1);
+	assert_int_equal(support_count_messages(db, "http:dup"), 1);
+	assert_int_equal(support_count_messages(db, "http:dup2"), 1);
 
 	json_t *keys = consume_keys(0, 6000);
 	assert_int_equal(key_count(keys, "http:dup"), 1);
@@ -321,7 +306,7 @@ static void expect_refused(const char *token, const char *ctype, const char *bod
                            long status, const char *error, const char *msg_part)
 {
 	json_t *doc;
-	long before = count_rows("%");
+	long before = support_count_messages(db, "%");
 	long got = post(token, ctype, body, len, &doc);
 	if (got != status)
 		fail_msg("want %ld, got %ld: %s", status, got, json_dumps(doc, 0));
@@ -335,7 +320,7 @@ static void expect_refused(const char *token, const char *ctype, const char *bod
 			fail_msg("message \"%s\" lacks \"%s\"", m, msg_part);
 	}
 	json_decref(doc);
-	assert_int_equal(count_rows("%"), before);
+	assert_int_equal(support_count_messages(db, "%"), before);
 }
 
 static void test_refusals_name_the_problem_and_write_nothing(void **state)
@@ -365,13 +350,13 @@ static void test_refusals_name_the_problem_and_write_nothing(void **state)
 
 	/* Every item rejected: 400 with the per-item reasons, nothing stored. */
 	json_t *doc;
-	long before = count_rows("%");
+	long before = support_count_messages(db, "%");
 	assert_int_equal(
 	        post_json("{\"source\":\"http\",\"external_id\":\"r2\",\"text\":\"x\"}", &doc),
 	        400);
 	assert_string_equal(item_field(doc, 0, "field"), "posted_at");
 	json_decref(doc);
-	assert_int_equal(count_rows("%"), before);
+	assert_int_equal(support_count_messages(db, "%"), before);
 }
 
 static void test_metrics_and_readiness(void **state)
@@ -435,17 +420,10 @@ static void test_kill_between_commit_and_publish(void **state)
 
 static long unpublished(const char *id_like)
 {
-	char err[256];
-	const char *p[1] = {id_like};
-	PGresult *res = db_exec(db,
-	                        "SELECT count(*) FROM collector.messages"
-	                        " WHERE id LIKE $1 AND published_revision < revision",
-	                        1, p, err, sizeof(err));
-	if (!res)
-		fail_msg("unpublished: %s", err);
-	long n = atol(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
+	return support_query_long(db,
+	                          "SELECT count(*) FROM collector.messages"
+	                          " WHERE id LIKE $1 AND published_revision < revision",
+	                          id_like);
 }
 
 static void broker_control(const char *fifo, const char *line)
@@ -576,7 +554,7 @@ static void test_replay_file(void **state)
 	assert_int_equal(json_integer_value(json_object_get(summary, "rejected")), 2);
 	assert_true(json_integer_value(json_object_get(summary, "published")) >= 2);
 	json_decref(summary);
-	assert_int_equal(count_rows("archive:%"), 2);
+	assert_int_equal(support_count_messages(db, "archive:%"), 2);
 	json_t *keys = consume_keys(0, 6000);
 	assert_int_equal(key_count(keys, "archive:a1"), 1);
 	assert_int_equal(key_count(keys, "archive:a3"), 1);
