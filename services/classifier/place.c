@@ -1272,19 +1272,6 @@ static void resolve_coords(const struct gazetteer *g, double lat, double lon,
 
 /* ---- resolving ------------------------------------------------------------------------------- */
 
-/* One source's reading of a text (the message's, or the community name's). */
-struct reading {
-	int muni; /* -1: none */
-	int points;
-	bool route_only, strong, unambiguous;
-	double share; /* the winner's points / all points */
-	int32_t settlement;
-	size_t nev;
-	char ev[PLACE_MAX_EVIDENCE][PLACE_EVIDENCE_LEN];
-	size_t nothers;
-	struct place_candidate others[PLACE_MAX_CANDIDATES];
-};
-
 /* Tokenises s into the stack buffer, or into *heap (caller frees) when it is full. */
 static size_t tokenise(struct text_pipeline *tp, const char *s, size_t len, struct token *stack,
                        struct token **heap, const struct token **out)
@@ -1302,56 +1289,67 @@ static size_t tokenise(struct text_pipeline *tp, const char *s, size_t len, stru
 	return n;
 }
 
-static void read_source(const struct gazetteer *g, struct text_pipeline *tp, const char *s,
-                        const int *ctx, size_t nctx, bool first_free, enum place_method method,
-                        struct reading *r)
+/* Reads the tokens toks[0..n) of s (may be NULL: evidence is then the normalised form). */
+static void read_tokens(const struct gazetteer *g, const char *s, const struct token *toks,
+                        size_t n, const int *ctx, size_t nctx, bool first_free,
+                        enum place_method method, struct place_reading *r)
 {
-	struct token stack[STACK_TOKENS], *heap;
-	const struct token *toks;
 	struct mention ms[MAX_MENTIONS];
 	struct decision d;
-	size_t len, n, nm;
+	size_t nm;
 	const struct tally *w;
 
 	memset(r, 0, sizeof(*r));
 	r->muni = -1;
 	r->settlement = -1;
-	if (!s || !*s)
-		return;
-	len = strlen(s);
-	n = tokenise(tp, s, len, stack, &heap, &toks);
 	nm = scan(g, toks, n, ms);
 	decide(ms, nm, ctx, nctx, first_free, &d);
-	if (d.winner >= 0) {
-		w = &d.t[d.winner];
-		r->muni = (int)w->muni;
-		r->points = w->points;
-		r->route_only = !w->nonroute;
-		r->strong = w->strong;
-		r->unambiguous = w->unambiguous;
-		r->share = d.total > 0 ? (double)w->points / d.total : 1.0;
-		r->settlement = w->settlement;
-		r->nev = gather_evidence(s, len, toks, ms, nm, &d, r->ev);
-		/* The others, most points first. */
-		for (size_t i = 0; i < d.nt; i++) {
-			size_t at;
-			if ((int)i == d.winner)
-				continue;
-			at = r->nothers;
-			while (at > 0 && r->others[at - 1].score < d.t[i].points)
-				at--;
-			if (at >= PLACE_MAX_CANDIDATES)
-				continue;
-			if (r->nothers == PLACE_MAX_CANDIDATES)
-				r->nothers--;
-			memmove(&r->others[at + 1], &r->others[at],
-			        (r->nothers - at) * sizeof(r->others[0]));
-			r->others[at] = (struct place_candidate){g->munis[d.t[i].muni].id, method,
-			                                         d.t[i].points};
-			r->nothers++;
-		}
+	if (d.winner < 0)
+		return;
+	w = &d.t[d.winner];
+	r->muni = (int)w->muni;
+	r->points = w->points;
+	r->route_only = !w->nonroute;
+	r->strong = w->strong;
+	r->unambiguous = w->unambiguous;
+	r->share = d.total > 0 ? (double)w->points / d.total : 1.0;
+	r->settlement = w->settlement;
+	r->nevidence =
+	        gather_evidence(s ? s : "", s ? strlen(s) : 0, toks, ms, nm, &d, r->evidence);
+	/* The others, most points first. */
+	for (size_t i = 0; i < d.nt; i++) {
+		size_t at;
+		if ((int)i == d.winner)
+			continue;
+		at = r->nothers;
+		while (at > 0 && r->others[at - 1].score < d.t[i].points)
+			at--;
+		if (at >= PLACE_MAX_CANDIDATES)
+			continue;
+		if (r->nothers == PLACE_MAX_CANDIDATES)
+			r->nothers--;
+		memmove(&r->others[at + 1], &r->others[at],
+		        (r->nothers - at) * sizeof(r->others[0]));
+		r->others[at] =
+		        (struct place_candidate){g->munis[d.t[i].muni].id, method, d.t[i].points};
+		r->nothers++;
 	}
+}
+
+int place_read_community(const struct gazetteer *g, struct text_pipeline *tp, const char *name,
+                         struct place_reading *out)
+{
+	struct token stack[STACK_TOKENS], *heap = NULL;
+	const struct token *toks = stack;
+	size_t n = 0;
+
+	if (!g || !tp || !out)
+		return -1;
+	if (name && *name)
+		n = tokenise(tp, name, strlen(name), stack, &heap, &toks);
+	read_tokens(g, name, toks, n, NULL, 0, true, PLACE_COMMUNITY, out);
 	free(heap);
+	return 0;
 }
 
 static void add_candidate(struct place_result *out, const char *id, enum place_method method,
@@ -1366,7 +1364,7 @@ static void add_candidate(struct place_result *out, const char *id, enum place_m
 		out->candidates[out->ncandidates++] = (struct place_candidate){id, method, score};
 }
 
-static void use_reading(const struct gazetteer *g, const struct reading *r,
+static void use_reading(const struct gazetteer *g, const struct place_reading *r,
                         enum place_method method, struct place_result *out)
 {
 	double base;
@@ -1379,8 +1377,8 @@ static void use_reading(const struct gazetteer *g, const struct reading *r,
 		base = r->unambiguous ? 0.6 : 0.45;
 	out->confidence = base * r->share;
 	out->ambiguous = r->nothers > 0;
-	out->nevidence = r->nev;
-	memcpy(out->evidence, r->ev, sizeof(r->ev));
+	out->nevidence = r->nevidence;
+	memcpy(out->evidence, r->evidence, sizeof(r->evidence));
 	out->settlement = r->settlement >= 0 ? g->sets[r->settlement].name : NULL;
 	for (size_t i = 0; i < r->nothers; i++)
 		add_candidate(out, r->others[i].municipality, method, r->others[i].score);
@@ -1409,36 +1407,39 @@ static void use_coords(const struct gazetteer *g, const struct coords_result *c,
 	}
 }
 
-int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const char *text,
-                  const char *community_name, bool has_coords, double lat, double lon,
-                  struct place_result *out)
+int place_resolve_tokens(const struct gazetteer *g, const char *text, const struct token *toks,
+                         size_t ntoks, const struct place_reading *community_reading,
+                         bool has_coords, double lat, double lon, struct place_result *out)
 {
+	static const struct place_reading nothing = {.muni = -1, .settlement = -1};
+	const struct place_reading *community = community_reading ? community_reading : &nothing;
 	struct coords_result coords = {.muni = -1, .settlement = -1, .rival = -1};
-	struct reading community, body;
+	struct place_reading body;
 	int ctx[2];
 	size_t nctx = 0;
 
-	if (!g || !tp || !out)
+	if (!g || (!toks && ntoks) || !out)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	out->method = PLACE_NONE;
 	out->distance_km = -1;
+	if (community->muni >= (int)g->nmunis)
+		return -1;
 
 	if (has_coords && lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0)
 		resolve_coords(g, lat, lon, &coords);
-	read_source(g, tp, community_name, NULL, 0, true, PLACE_COMMUNITY, &community);
 	if (coords.muni >= 0)
 		ctx[nctx++] = coords.muni;
-	if (community.muni >= 0)
-		ctx[nctx++] = community.muni;
-	read_source(g, tp, text, ctx, nctx, false, PLACE_TEXT, &body);
+	if (community->muni >= 0)
+		ctx[nctx++] = community->muni;
+	read_tokens(g, text, toks, ntoks, ctx, nctx, false, PLACE_TEXT, &body);
 
 	if (body.muni >= 0 && !body.route_only)
 		use_reading(g, &body, PLACE_TEXT, out);
 	else if (coords.muni >= 0)
 		use_coords(g, &coords, out);
-	else if (community.muni >= 0)
-		use_reading(g, &community, PLACE_COMMUNITY, out);
+	else if (community->muni >= 0)
+		use_reading(g, community, PLACE_COMMUNITY, out);
 	else if (body.muni >= 0)
 		use_reading(g, &body, PLACE_TEXT, out);
 	else
@@ -1453,7 +1454,29 @@ int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const cha
 	}
 	if (coords.muni >= 0 && out->method != PLACE_COORDINATES)
 		add_candidate(out, g->munis[coords.muni].id, PLACE_COORDINATES, coords.km);
-	if (community.muni >= 0 && out->method != PLACE_COMMUNITY)
-		add_candidate(out, g->munis[community.muni].id, PLACE_COMMUNITY, community.points);
+	if (community->muni >= 0 && out->method != PLACE_COMMUNITY)
+		add_candidate(out, g->munis[community->muni].id, PLACE_COMMUNITY,
+		              community->points);
 	return 0;
+}
+
+int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const char *text,
+                  const char *community_name, bool has_coords, double lat, double lon,
+                  struct place_result *out)
+{
+	struct place_reading community;
+	struct token stack[STACK_TOKENS], *heap = NULL;
+	const struct token *toks = stack;
+	size_t n = 0;
+	int rc;
+
+	if (!g || !tp || !out)
+		return -1;
+	/* The community first: tokenising the text afterwards keeps its tokens valid. */
+	place_read_community(g, tp, community_name, &community);
+	if (text && *text)
+		n = tokenise(tp, text, strlen(text), stack, &heap, &toks);
+	rc = place_resolve_tokens(g, text, toks, n, &community, has_coords, lat, lon, out);
+	free(heap);
+	return rc;
 }

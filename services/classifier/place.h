@@ -75,6 +75,7 @@
 
 struct gazetteer;
 struct text_pipeline;
+struct token;
 
 /* Longest form, in words after normalisation; a longer one is a load error. */
 #define PLACE_MAX_FORM_WORDS 8
@@ -139,6 +140,32 @@ struct place_result {
 };
 
 /*
+ * What one text says on its own: the best municipality it names, with its points and the
+ * evidence, and the others it names. place_read_community fills it for a community name so
+ * that a caller can read a community once (per message before tokenising the text, or once
+ * per community and keep it) and pass it to place_resolve_tokens. Valid with the gazetteer
+ * that filled it; strings are borrowed from that gazetteer. Callers need not read it.
+ */
+struct place_reading {
+	int muni;         /* index in the gazetteer, -1 when none */
+	int points;       /* the best one's points (place 3, other 2, route 1 per mention) */
+	double share;     /* its points / all points */
+	bool route_only;  /* named only as origin or destination */
+	bool strong;      /* named unambiguously, not as a route */
+	bool unambiguous; /* named unambiguously at least once */
+	int settlement;   /* index of its matched settlement, or -1 */
+	size_t nevidence;
+	char evidence[PLACE_MAX_EVIDENCE][PLACE_EVIDENCE_LEN];
+	size_t nothers;
+	struct place_candidate others[PLACE_MAX_CANDIDATES];
+};
+
+/* Reads a community name (may be NULL: it names none) with the caller's text pipeline, whose
+ * earlier tokens are invalidated. Returns 0, or -1 when g, tp or out is NULL. */
+int place_read_community(const struct gazetteer *g, struct text_pipeline *tp, const char *name,
+                         struct place_reading *out);
+
+/*
  * Resolves the municipality of a message: its text (may be NULL), the name of the community it
  * was posted in (may be NULL), and its coordinates when has_coords (ignored when out of range).
  * tp is the caller's text pipeline; its earlier tokens are invalidated. Fills *out; returns 0,
@@ -147,5 +174,16 @@ struct place_result {
 int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const char *text,
                   const char *community_name, bool has_coords, double lat, double lon,
                   struct place_result *out);
+
+/*
+ * The same for a caller that tokenised the text already (with text_tokens, so the featurizer,
+ * the urgency rule and this share one pass): toks[0..ntoks) are text's tokens; text (may be
+ * NULL) only serves to quote the evidence as written. community is the community name's
+ * reading from place_read_community with the same gazetteer, or NULL. Allocates nothing.
+ * Returns 0, or -1 when g or out is NULL, or toks is NULL with ntoks > 0.
+ */
+int place_resolve_tokens(const struct gazetteer *g, const char *text, const struct token *toks,
+                         size_t ntoks, const struct place_reading *community, bool has_coords,
+                         double lat, double lon, struct place_result *out);
 
 #endif

@@ -477,25 +477,22 @@ static bool covered(const struct span *spans, size_t n, uint32_t start, uint32_t
 	return false;
 }
 
-int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, const char *text,
-                   struct urgency_result *out)
+int urgency_assess_tokens(const struct urgency_rules *r, const struct token *toks, size_t n,
+                          struct urgency_result *out)
 {
-	struct token stack[STACK_TOKENS], *heap = NULL;
-	const struct token *toks;
 	struct hit hits_stack[STACK_PHRASES], *hits;
 	struct span spans[MAX_SPANS];
-	size_t n, nspans = 0;
+	size_t nspans = 0;
 
-	if (!r || !tp || !out)
+	if (!r || (!toks && n) || !out)
 		return -1;
 	memset(out, 0, sizeof(*out));
 	out->level = URGENCY_NORMAL;
-	if (!text || !*text || !r->nphrases)
+	if (!n || !r->nphrases)
 		return 0;
 
 	hits = r->nphrases <= STACK_PHRASES ? hits_stack : xmalloc(r->nphrases * sizeof(*hits));
 	memset(hits, 0, r->nphrases * sizeof(*hits));
-	n = tokenise(tp, text, strlen(text), stack, &heap, &toks);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t letters;
 		size_t kl = key_len_of(toks[i].stem, toks[i].stem_len, &letters);
@@ -550,6 +547,22 @@ int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, cons
 	}
 	if (hits != hits_stack)
 		free(hits);
-	free(heap);
 	return 0;
+}
+
+int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, const char *text,
+                   struct urgency_result *out)
+{
+	struct token stack[STACK_TOKENS], *heap = NULL;
+	const struct token *toks = stack;
+	size_t n = 0;
+	int rc;
+
+	if (!r || !tp || !out)
+		return -1;
+	if (text && *text)
+		n = tokenise(tp, text, strlen(text), stack, &heap, &toks);
+	rc = urgency_assess_tokens(r, toks, n, out);
+	free(heap);
+	return rc;
 }

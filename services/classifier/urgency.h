@@ -36,6 +36,7 @@
 
 struct urgency_rules;
 struct text_pipeline;
+struct token;
 
 #define URGENCY_MAX_PHRASE_WORDS 8
 #define URGENCY_MAX_TERMS 8
@@ -87,5 +88,11 @@ struct urgency_result {
  */
 int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, const char *text,
                    struct urgency_result *out);
+
+/* The same over tokens the caller made with text_tokens (so the featurizer, the place
+ * resolver and this share one pass): toks[0..n). Returns 0, or -1 when r or out is NULL or
+ * toks is NULL with n > 0. Allocates only for rules of more than 256 phrases. */
+int urgency_assess_tokens(const struct urgency_rules *r, const struct token *toks, size_t n,
+                          struct urgency_result *out);
 
 #endif

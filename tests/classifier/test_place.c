@@ -393,6 +393,44 @@ static void test_arguments(void **state)
 	gazetteer_free(NULL);
 }
 
+static void test_tokens(void **state)
+{
+	const char *text = "Ехала из Абакана, в Черногорске на въезде яма";
+	struct place_reading community;
+	struct place_result whole;
+	struct token toks[64];
+	size_t n;
+
+	(void)state;
+	/* One tokenisation shared with other callers: the community is read first. */
+	assert_int_equal(place_read_community(khakassia, tp, "Типичный Абакан", &community), 0);
+	assert_int_equal(community.muni, 0);
+	assert_true(community.unambiguous);
+	n = text_tokens(tp, text, strlen(text), toks, 64);
+	assert_int_equal(
+	        place_resolve_tokens(khakassia, text, toks, n, &community, false, 0, 0, &r), 0);
+	assert_int_equal(place_resolve(khakassia, tp, text, "Типичный Абакан", false, 0, 0, &whole),
+	                 0);
+	assert_string_equal(r.municipality, "chernogorsk");
+	assert_string_equal(whole.municipality, r.municipality);
+	assert_int_equal(whole.method, r.method);
+	assert_int_equal(whole.ncandidates, r.ncandidates);
+	assert_true(whole.confidence == r.confidence);
+	expect_evidence(&r, 0, "Черногорске");
+	expect_evidence(&whole, 0, "Черногорске");
+
+	/* Without the text, the evidence is the normalised form; without a community, none. */
+	n = text_tokens(tp, "на въезде в Черногорск", strlen("на въезде в Черногорск"), toks, 64);
+	assert_int_equal(place_resolve_tokens(khakassia, NULL, toks, n, NULL, false, 0, 0, &r), 0);
+	assert_string_equal(r.municipality, "chernogorsk");
+	expect_evidence(&r, 0, "черногорск");
+	assert_int_equal(place_resolve_tokens(khakassia, NULL, NULL, 0, NULL, false, 0, 0, &r), 0);
+	assert_null(r.municipality);
+	assert_int_equal(place_resolve_tokens(khakassia, NULL, NULL, 3, NULL, false, 0, 0, &r), -1);
+	assert_int_equal(place_read_community(khakassia, tp, NULL, &community), 0);
+	assert_int_equal(community.muni, -1);
+}
+
 /* ---- a gazetteer of our own: shared forms, unknown keys ------------------------------------- */
 
 static void test_shared_form(void **state)
@@ -614,6 +652,7 @@ int main(void)
 	        cmocka_unit_test(test_stems),
 	        cmocka_unit_test(test_long_text),
 	        cmocka_unit_test(test_arguments),
+	        cmocka_unit_test(test_tokens),
 	        cmocka_unit_test(test_shared_form),
 	        cmocka_unit_test(test_validation),
 	        cmocka_unit_test(test_demo_accuracy),

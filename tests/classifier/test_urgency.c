@@ -203,6 +203,26 @@ static void test_long_text(void **state)
 	free(text);
 }
 
+static void test_tokens(void **state)
+{
+	const char *text = "Соседи, в подъезде пахнет газом, а газом не пахнет у вас?";
+	struct urgency_result whole;
+	struct token toks[64];
+	size_t n = text_tokens(tp, text, strlen(text), toks, 64);
+
+	(void)state;
+	assert_int_equal(urgency_assess_tokens(rules, toks, n, &u), 0);
+	assert_int_equal(urgency_assess(rules, tp, text, &whole), 0);
+	assert_int_equal(u.level, URGENCY_HIGH);
+	assert_int_equal(whole.level, u.level);
+	assert_int_equal(whole.nterms, u.nterms);
+	assert_string_equal(u.terms[0], "пахнет газом");
+	assert_int_equal(urgency_assess_tokens(rules, NULL, 0, &u), 0);
+	assert_int_equal(u.level, URGENCY_NORMAL);
+	assert_int_equal(urgency_assess_tokens(rules, NULL, 2, &u), -1);
+	assert_int_equal(urgency_assess_tokens(NULL, toks, n, &u), -1);
+}
+
 static void test_arguments(void **state)
 {
 	struct urgency_result res;
@@ -325,6 +345,7 @@ int main(void)
 	        cmocka_unit_test(test_negation),
 	        cmocka_unit_test(test_shipped_taxonomy),
 	        cmocka_unit_test(test_long_text),
+	        cmocka_unit_test(test_tokens),
 	        cmocka_unit_test(test_arguments),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test(test_demo_agreement),
