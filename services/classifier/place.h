@@ -11,9 +11,11 @@
  *
  * Every form is normalised at load with the classifier's text pipeline (lower case, ё -> е,
  * punctuation and hyphens separate words: «г.Абакан» -> "г абакан", «Усть-Абакан» ->
- * "усть абакан") and put in a hash map keyed by its word sequence; a second map holds the
- * Snowball stems of the forms that are not ambiguous (only when a word's stem has at least 5
- * letters), so an inflection the pack does not list («Бискамжи», «черногорцу») still matches.
+ * "усть абакан") and put in a hash map keyed by its word sequence; a second map holds their
+ * Snowball stem sequences (when a word's stem has at least 5 letters and the name is not an
+ * adjective, as «Жемчужный» stems like «жемчужное ожерелье»), so an inflection the pack does
+ * not list («Бискамжи», «черногорцу») still matches; a stem shared with an ambiguous form is
+ * ambiguous too.
  * Resolving tokenises the text once and looks up, at each token, the sequences of 1..8 words
  * that start there: O(tokens).
  *
@@ -23,14 +25,19 @@
  *      does not count separately («абакан» inside «Усть-Абакан», «алтайский» inside «Алтайский
  *      район»); an exact word match beats a stem match of the same length. A match is dropped
  *      when it names a street or an institution, not a place: after a street word («ул.
- *      Аскизская», «проспекте», «имени»), before one («Абаканская улица»), or a feminine
- *      adjective after «на»/«по» or before a house number («на Аскизской», «Аскизская 12»), or
+ *      Аскизская», «улица Бограда», «проспекте», «имени»); an adjective after a word that
+ *      names a street or a district only then («улицы», «площадь», «мкр», «микрорайоне»:
+ *      «мкр Черногорский», but «улицы Абакана», «в Енисейском микрорайоне Саяногорска» are
+ *      the towns); an adjective before a street word («Абаканская улица»); a feminine
+ *      adjective after «на»/«по» or before a house number («на Аскизской», «Аскизская 12»);
  *      any form between «на»/«по» and a house number («на Бограда 21»).
  *      A form is ambiguous when a settlement flagged "ambiguous" lists it (unless the form
  *      begins with a settlement word such as «с.», «п.», «рп»), or when two municipalities
  *      claim it. An ambiguous form counts only with support: a settlement word right before it
  *      («поселок Зеленый», «с. Калинино»), an unambiguous mention of the same municipality in
- *      the text, or the community name or coordinates resolving to that municipality.
+ *      the text, or the community name or coordinates resolving to that municipality. «с» is
+ *      read as «с.» (село) only before an ambiguous form or a settlement's own name; before
+ *      other forms it is the preposition («с Абаканом», «с Абакана»: a route).
  *      Each counted mention has a role from the word before it (or the form's own first word,
  *      as in «в абакане»):
  *        place  3 points: «в/во/на» with a locative-looking ending, «у», «около», «возле»,
