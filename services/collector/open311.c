@@ -12,10 +12,8 @@
  * back on the next poll and the store drops it as a duplicate, while a request filed in the
  * same second is not missed. The cursor moves only after intake_submit committed.
  */
-#include <ctype.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +50,6 @@ static void endpoint_free(void *impl)
 	free(e);
 }
 
-static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->status = st;
-	va_start(ap, fmt);
-	vsnprintf(res->error, sizeof(res->error), fmt, ap);
-	va_end(ap);
-}
-
 /* GeoReport errors are [{"code":..., "description":...}]; the first description, if any. */
 static const char *geo_error(const json_t *body)
 {
@@ -73,31 +58,30 @@ static const char *geo_error(const json_t *body)
 	return d ? d : "";
 }
 
-/* Same pacing rules as the RSS poller (rss.c); 401/403 mean a wrong OPEN311_API_KEY. */
+/* A non-success HTTP status as the poll's result (poll_status_of_http), with GeoReport's own
+ * description; 401/403 mean a wrong OPEN311_API_KEY, 404/410 a wrong OPEN311_ENDPOINTS. */
 static void http_failure(struct poll_result *res, const struct fetch_response *resp,
                          const char *name)
 {
 	long st = resp->status;
 	json_t *body = json_loadb(resp->body, resp->body_len, 0, NULL);
 	char detail[128];
+	int retry_after_ms;
+	enum poll_status status = poll_status_of_http(resp, &retry_after_ms);
 
 	snprintf(detail, sizeof(detail), "%s", geo_error(body));
 	json_decref(body);
-	if (st == 429 || (st == 503 && resp->retry_after_s >= 0)) {
-		set_result(res, POLL_RATE_LIMITED, "endpoint %s: HTTP %ld (rate limited)", name,
-		           st);
-		res->retry_after_ms = resp->retry_after_s > 0 ? resp->retry_after_s * 1000 : 0;
-	} else if (st >= 500 || st == 408 || (st >= 300 && st < 400)) {
-		set_result(res, POLL_RETRY, "endpoint %s: HTTP %ld %s", name, st, detail);
-	} else if (st == 401 || st == 403) {
-		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s: check OPEN311_API_KEY",
-		           name, st, detail);
-	} else if (st == 404 || st == 410) {
-		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s: check OPEN311_ENDPOINTS",
-		           name, st, detail);
-	} else {
-		set_result(res, POLL_FAILED, "endpoint %s: HTTP %ld %s", name, st, detail);
-	}
+	if (status == POLL_RATE_LIMITED)
+		poll_result_set(res, status, "endpoint %s: HTTP %ld (rate limited)", name, st);
+	else if (st == 401 || st == 403)
+		poll_result_set(res, status, "endpoint %s: HTTP %ld %s: check OPEN311_API_KEY",
+		                name, st, detail);
+	else if (st == 404 || st == 410)
+		poll_result_set(res, status, "endpoint %s: HTTP %ld %s: check OPEN311_ENDPOINTS",
+		                name, st, detail);
+	else
+		poll_result_set(res, status, "endpoint %s: HTTP %ld %s", name, st, detail);
+	res->retry_after_ms = retry_after_ms;
 }
 
 /* A member that GeoReport servers write as a string or a number, as a new string or NULL. */
@@ -232,7 +216,7 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 
 	memset(res, 0, sizeof(*res));
 	if (store_cursor_get(env->db, src->name, "start_date", &cursor, err, sizeof(err)) < 0) {
-		set_result(res, POLL_RETRY, "reading cursor start_date: %s", err);
+		poll_result_set(res, POLL_RETRY, "reading cursor start_date: %s", err);
 		goto out;
 	}
 	if (cursor && rfc3339_parse(cursor, &cursor_ms) < 0)
@@ -264,7 +248,7 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 		const char *reason =
 		        strncmp(err, url, ul) == 0 ? err + ul + (err[ul] ? 2 : 0) : err;
 
-		set_result(res, POLL_RETRY, "endpoint %s: %s", e->name, reason);
+		poll_result_set(res, POLL_RETRY, "endpoint %s: %s", e->name, reason);
 		goto out;
 	}
 	if (resp.status < 200 || resp.status > 299) {
@@ -274,11 +258,11 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 	body = json_loadb(resp.body, resp.body_len, 0, &jerr);
 	if (!body || !json_is_array(body)) {
 		if (body)
-			set_result(res, POLL_RETRY,
-			           "endpoint %s: requests.json is not a JSON array", e->name);
+			poll_result_set(res, POLL_RETRY,
+			                "endpoint %s: requests.json is not a JSON array", e->name);
 		else
-			set_result(res, POLL_RETRY, "endpoint %s: invalid JSON at line %d: %s",
-			           e->name, jerr.line, jerr.text);
+			poll_result_set(res, POLL_RETRY, "endpoint %s: invalid JSON at line %d: %s",
+			                e->name, jerr.line, jerr.text);
 		goto out;
 	}
 
@@ -303,8 +287,8 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 		results = xcalloc(n, sizeof(*results));
 		if (intake_submit(c, env->db, src->name, msgs, NULL, n, results, err, sizeof(err)) <
 		    0) {
-			set_result(res, POLL_RETRY, "endpoint %s: storing requests: %s", e->name,
-			           err);
+			poll_result_set(res, POLL_RETRY, "endpoint %s: storing requests: %s",
+			                e->name, err);
 			goto out;
 		}
 	}
@@ -313,8 +297,8 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 		rfc3339_format(newest, buf);
 		if (store_cursor_set(env->db, src->name, "start_date", buf, err, sizeof(err)) < 0) {
 			/* Stored already: the next poll asks again and the store drops the repeats. */
-			set_result(res, POLL_RETRY, "endpoint %s: writing cursor: %s", e->name,
-			           err);
+			poll_result_set(res, POLL_RETRY, "endpoint %s: writing cursor: %s", e->name,
+			                err);
 			goto out;
 		}
 	}
@@ -331,114 +315,51 @@ out:
 	free(cursor);
 }
 
-/* Endpoint names become part of metric labels, cursor keys and message ids: keep them plain. */
-static bool valid_name(const char *s, size_t len)
+/* OPEN311_ENDPOINTS' own rules for a base URL: no query (the key has a setting of its own, and
+ * a URL gets logged), and no trailing slash, as requests.json is appended to it. */
+static int check_base_url(const char *name, char *base, char *err, size_t errlen)
 {
-	if (len == 0 || len > 64 || !isalnum((unsigned char)s[0]))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (!(isalnum(ch) || ch == '-' || ch == '_' || ch == '.'))
-			return false;
+	if (strchr(base, '?')) {
+		snprintf(err, errlen,
+		         "OPEN311_ENDPOINTS: endpoint \"%s\": the base URL must not have a query "
+		         "(the API key goes in OPEN311_API_KEY)",
+		         name);
+		return -1;
 	}
-	return true;
+	while (strlen(base) > 8 && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	return 0;
 }
 
 int open311_sources(const struct open311_settings *s, struct source_set *set, char *err,
                     size_t errlen)
 {
-	struct source_set mine = {0};
-	const char *p;
-	int entry = 0;
+	static const struct source_url_words words = {.variable = "OPEN311_ENDPOINTS",
+	                                              .syntax = "name=base_url",
+	                                              .entry = "endpoint",
+	                                              .url = "base URL"};
+	struct source_url *endpoints;
+	size_t n;
 
 	if (!s || !s->endpoints || !*s->endpoints)
 		return 0;
-	p = s->endpoints;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		const char *eq;
-		size_t len;
-		char *name, *base, *label;
-		struct open311_endpoint *e;
-		struct source *src;
+	if (source_urls_parse(s->endpoints, &words, check_base_url, &endpoints, &n, err, errlen) <
+	    0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct open311_endpoint *e = xcalloc(1, sizeof(*e));
+		char *label = xasprintf("open311:%s", endpoints[i].name);
+		struct source *src = source_new(label, s->interval_ms);
 
-		if (!end)
-			end = p + strlen(p);
-		entry++;
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		len = (size_t)(end - p);
-		while (len > 0 && isspace((unsigned char)p[len - 1]))
-			len--;
-		eq = memchr(p, '=', len);
-		if (!eq) {
-			snprintf(err, errlen, "OPEN311_ENDPOINTS: entry %d is not name=base_url",
-			         entry);
-			goto fail;
-		}
-		if (!valid_name(p, (size_t)(eq - p))) {
-			snprintf(err, errlen,
-			         "OPEN311_ENDPOINTS: entry %d: the name must be 1-64 letters, "
-			         "digits, "
-			         "'-', '_' or '.', starting with a letter or digit",
-			         entry);
-			goto fail;
-		}
-		name = xstrndup(p, (size_t)(eq - p));
-		base = xstrndup(eq + 1, len - (size_t)(eq - p) - 1);
-		if ((strncasecmp(base, "http://", 7) != 0 || !base[7]) &&
-		    (strncasecmp(base, "https://", 8) != 0 || !base[8])) {
-			snprintf(err, errlen,
-			         "OPEN311_ENDPOINTS: endpoint \"%s\": the base URL must be http:// "
-			         "or "
-			         "https://",
-			         name);
-			free(name);
-			free(base);
-			goto fail;
-		}
-		if (strchr(base, '?')) {
-			snprintf(err, errlen,
-			         "OPEN311_ENDPOINTS: endpoint \"%s\": the base URL must not have a "
-			         "query "
-			         "(the API key goes in OPEN311_API_KEY)",
-			         name);
-			free(name);
-			free(base);
-			goto fail;
-		}
-		while (strlen(base) > 8 && base[strlen(base) - 1] == '/')
-			base[strlen(base) - 1] = '\0';
-		label = xasprintf("open311:%s", name);
-		for (size_t i = 0; i < mine.n; i++) {
-			if (strcmp(mine.items[i]->name, label) == 0) {
-				snprintf(err, errlen,
-				         "OPEN311_ENDPOINTS: endpoint \"%s\" is configured twice",
-				         name);
-				free(label);
-				free(name);
-				free(base);
-				goto fail;
-			}
-		}
-		e = xcalloc(1, sizeof(*e));
-		e->name = name;
-		e->base = base;
-		e->api_key = s->api_key && *s->api_key ? xstrdup(s->api_key) : NULL;
-		src = source_new(label, s->interval_ms);
 		free(label);
+		e->name = endpoints[i].name;
+		e->base = endpoints[i].url;
+		e->api_key = s->api_key && *s->api_key ? xstrdup(s->api_key) : NULL;
 		src->impl = e;
 		src->poll = open311_poll;
 		src->free_impl = endpoint_free;
-		source_set_add(&mine, src);
-		p = *end ? end + 1 : end;
+		source_set_add(set, src);
 	}
-	for (size_t i = 0; i < mine.n; i++)
-		source_set_add(set, mine.items[i]);
-	free(mine.items);
+	free(endpoints);
 	return 0;
-fail:
-	source_set_free(&mine);
-	return -1;
 }

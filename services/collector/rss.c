@@ -13,7 +13,6 @@
 #include <libxml/tree.h>
 #include <libxml/uri.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,40 +594,23 @@ static void rss_feed_free(void *impl)
 	free(f);
 }
 
-static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void set_result(struct poll_result *res, enum poll_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->status = st;
-	va_start(ap, fmt);
-	vsnprintf(res->error, sizeof(res->error), fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Turns a non-success HTTP status into the poll's result: 429 and 503 with Retry-After are a
- * rate limit (429 without one too: the runner backs off), 408 and other 5xx are transient,
- * 404/410 and the rest of 4xx need someone to fix the configuration.
- */
+/* A non-success HTTP status as the poll's result (poll_status_of_http); 404 and 410 mean the
+ * feed is gone. */
 static void http_failure(struct poll_result *res, const struct fetch_response *resp,
                          const char *what)
 {
 	long st = resp->status;
+	int retry_after_ms;
+	enum poll_status status = poll_status_of_http(resp, &retry_after_ms);
 
-	if (st == 429 || (st == 503 && resp->retry_after_s >= 0)) {
-		set_result(res, POLL_RATE_LIMITED, "%s: HTTP %ld (rate limited)", what, st);
-		res->retry_after_ms = resp->retry_after_s > 0 ? resp->retry_after_s * 1000 : 0;
-	} else if (st >= 500 || st == 408 || (st >= 300 && st < 400)) {
-		set_result(res, POLL_RETRY, "%s: HTTP %ld", what, st);
-	} else if (st == 404 || st == 410) {
-		set_result(res, POLL_FAILED, "%s: HTTP %ld: the feed is gone; check RSS_FEEDS",
-		           what, st);
-	} else {
-		set_result(res, POLL_FAILED, "%s: HTTP %ld", what, st);
-	}
+	if (status == POLL_RATE_LIMITED)
+		poll_result_set(res, status, "%s: HTTP %ld (rate limited)", what, st);
+	else if (st == 404 || st == 410)
+		poll_result_set(res, status, "%s: HTTP %ld: the feed is gone; check RSS_FEEDS",
+		                what, st);
+	else
+		poll_result_set(res, status, "%s: HTTP %ld", what, st);
+	res->retry_after_ms = retry_after_ms;
 }
 
 /* Reads cursor `key`; "" counts as unset. Returns 0 or -1 with res filled. */
@@ -638,7 +620,7 @@ static int cursor_get(struct source *src, struct source_env *env, const char *ke
 	char err[256];
 
 	if (store_cursor_get(env->db, src->name, key, value, err, sizeof(err)) < 0) {
-		set_result(res, POLL_RETRY, "reading cursor %s: %s", key, err);
+		poll_result_set(res, POLL_RETRY, "reading cursor %s: %s", key, err);
 		return -1;
 	}
 	if (*value && !**value) {
@@ -685,7 +667,7 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 		                             ? err + strlen(f->url) + (err[strlen(f->url)] ? 2 : 0)
 		                             : err;
 
-		set_result(res, POLL_RETRY, "feed %s: %s", f->name, reason);
+		poll_result_set(res, POLL_RETRY, "feed %s: %s", f->name, reason);
 		goto out;
 	}
 	if (resp.status == 304) {
@@ -701,7 +683,7 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 	}
 	if (rss_parse(resp.body, resp.body_len, f->url, f->name, time_now_ms(), &items, &n, err,
 	              sizeof(err)) < 0) {
-		set_result(res, POLL_RETRY, "feed %s: %s", f->name, err);
+		poll_result_set(res, POLL_RETRY, "feed %s: %s", f->name, err);
 		goto out;
 	}
 
@@ -721,7 +703,8 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 		results = xcalloc(k, sizeof(*results));
 		if (intake_submit(env->collector, env->db, src->name, batch, NULL, k, results, err,
 		                  sizeof(err)) < 0) {
-			set_result(res, POLL_RETRY, "feed %s: storing items: %s", f->name, err);
+			poll_result_set(res, POLL_RETRY, "feed %s: storing items: %s", f->name,
+			                err);
 			goto out;
 		}
 	}
@@ -745,7 +728,7 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 	goto out;
 cursor_failed:
 	/* The items are stored; the next poll fetches them again and the store drops them. */
-	set_result(res, POLL_RETRY, "feed %s: writing cursor: %s", f->name, err);
+	poll_result_set(res, POLL_RETRY, "feed %s: writing cursor: %s", f->name, err);
 out:
 	for (size_t i = 0; i < k; i++)
 		message_clear(&batch[i]);
@@ -758,97 +741,31 @@ out:
 	free(newest_s);
 }
 
-/* Feed names become part of metric labels and cursor keys: keep them plain. */
-static bool valid_feed_name(const char *s, size_t len)
-{
-	if (len == 0 || len > 64 || !(isalnum((unsigned char)s[0])))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
-			return false;
-	}
-	return true;
-}
-
 int rss_sources(const struct rss_settings *s, struct source_set *set, char *err, size_t errlen)
 {
-	const char *p;
-	struct source_set mine = {0};
-	int entry = 0;
+	static const struct source_url_words words = {
+	        .variable = "RSS_FEEDS", .syntax = "name=url", .entry = "feed", .url = "URL"};
+	struct source_url *feeds;
+	size_t n;
 
 	if (!s || !s->feeds || !*s->feeds)
 		return 0;
 	xmlInitParser(); /* once, before the source threads exist */
-	p = s->feeds;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		const char *eq;
-		size_t len;
-		char *name, *url, *label;
-		struct rss_feed *f;
-		struct source *src;
+	if (source_urls_parse(s->feeds, &words, NULL, &feeds, &n, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct rss_feed *f = xcalloc(1, sizeof(*f));
+		char *label = xasprintf("rss:%s", feeds[i].name);
+		struct source *src = source_new(label, s->interval_ms);
 
-		if (!end)
-			end = p + strlen(p);
-		entry++;
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		len = (size_t)(end - p);
-		while (len > 0 && isspace((unsigned char)p[len - 1]))
-			len--;
-		eq = memchr(p, '=', len);
-		/* The URL is never echoed: a private feed's URL can hold a key. */
-		if (!eq) {
-			snprintf(err, errlen, "RSS_FEEDS: entry %d is not name=url", entry);
-			goto fail;
-		}
-		if (!valid_feed_name(p, (size_t)(eq - p))) {
-			snprintf(err, errlen,
-			         "RSS_FEEDS: entry %d: the name must be 1-64 letters, digits, '-', "
-			         "'_' or '.', starting with a letter or digit",
-			         entry);
-			goto fail;
-		}
-		name = xstrndup(p, (size_t)(eq - p));
-		url = xstrndup(eq + 1, len - (size_t)(eq - p) - 1);
-		if ((strncasecmp(url, "http://", 7) != 0 || !url[7]) &&
-		    (strncasecmp(url, "https://", 8) != 0 || !url[8])) {
-			snprintf(err, errlen,
-			         "RSS_FEEDS: feed \"%s\": the URL must be http:// or https://",
-			         name);
-			free(name);
-			free(url);
-			goto fail;
-		}
-		label = xasprintf("rss:%s", name);
-		for (size_t i = 0; i < mine.n; i++) {
-			if (strcmp(mine.items[i]->name, label) == 0) {
-				snprintf(err, errlen, "RSS_FEEDS: feed \"%s\" is configured twice",
-				         name);
-				free(label);
-				free(name);
-				free(url);
-				goto fail;
-			}
-		}
-		f = xcalloc(1, sizeof(*f));
-		f->name = name;
-		f->url = url;
-		src = source_new(label, s->interval_ms);
 		free(label);
+		f->name = feeds[i].name;
+		f->url = feeds[i].url;
 		src->impl = f;
 		src->poll = rss_poll;
 		src->free_impl = rss_feed_free;
-		source_set_add(&mine, src);
-		p = *end ? end + 1 : end;
+		source_set_add(set, src);
 	}
-	for (size_t i = 0; i < mine.n; i++)
-		source_set_add(set, mine.items[i]);
-	free(mine.items);
+	free(feeds);
 	return 0;
-fail:
-	source_set_free(&mine);
-	return -1;
 }

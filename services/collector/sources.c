@@ -1,14 +1,20 @@
 /*
- * sources: one thread per configured source instance, pacing its polls by their results
- * (see sources.h).
+ * sources: one thread per configured source instance, pacing its polls by their results, and
+ * what the adapters share: the poll result's setters and the name=url list settings (see
+ * sources.h).
  */
 #include "sources.h"
 
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "collector.h"
+#include "fetch.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -46,6 +52,137 @@ void source_set_free(struct source_set *set)
 	set->items = NULL;
 	set->n = 0;
 }
+
+void poll_result_set(struct poll_result *res, enum poll_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	va_start(ap, fmt);
+	vsnprintf(res->error, sizeof(res->error), fmt, ap);
+	va_end(ap);
+}
+
+enum poll_status poll_status_of_http(const struct fetch_response *resp, int *retry_after_ms)
+{
+	long st = resp->status;
+
+	*retry_after_ms = 0;
+	if (st == 429 || (st == 503 && resp->retry_after_s >= 0)) {
+		*retry_after_ms = resp->retry_after_s > 0 ? resp->retry_after_s * 1000 : 0;
+		return POLL_RATE_LIMITED;
+	}
+	if (st >= 500 || st == 408 || (st >= 300 && st < 400))
+		return POLL_RETRY;
+	return POLL_FAILED;
+}
+
+/* ---- list settings of sources ------------------------------------------------------------- */
+
+static bool valid_name(const char *s, size_t len)
+{
+	if (len == 0 || len > 64 || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static void entry_clear(struct source_url *e)
+{
+	free(e->name);
+	free(e->url);
+}
+
+/* Reads entry number `entry`, s[0..len) with its blanks trimmed, into *e: all checks but the
+ * name's uniqueness. Returns 0, or -1 with err and nothing allocated. */
+static int read_entry(const char *s, size_t len, int entry, const struct source_url_words *w,
+                      int (*check)(const char *name, char *url, char *err, size_t errlen),
+                      struct source_url *e, char *err, size_t errlen)
+{
+	const char *eq = memchr(s, '=', len);
+
+	if (!eq) {
+		snprintf(err, errlen, "%s: entry %d is not %s", w->variable, entry, w->syntax);
+		return -1;
+	}
+	if (!valid_name(s, (size_t)(eq - s))) {
+		snprintf(err, errlen,
+		         "%s: entry %d: the name must be 1-64 letters, digits, '-', '_' or '.', "
+		         "starting with a letter or digit",
+		         w->variable, entry);
+		return -1;
+	}
+	e->name = xstrndup(s, (size_t)(eq - s));
+	e->url = xstrndup(eq + 1, len - (size_t)(eq - s) - 1);
+	if ((strncasecmp(e->url, "http://", 7) != 0 || !e->url[7]) &&
+	    (strncasecmp(e->url, "https://", 8) != 0 || !e->url[8])) {
+		snprintf(err, errlen, "%s: %s \"%s\": the %s must be http:// or https://",
+		         w->variable, w->entry, e->name, w->url);
+		entry_clear(e);
+		return -1;
+	}
+	if (check && check(e->name, e->url, err, errlen) < 0) {
+		entry_clear(e);
+		return -1;
+	}
+	return 0;
+}
+
+int source_urls_parse(const char *value, const struct source_url_words *words,
+                      int (*check)(const char *name, char *url, char *err, size_t errlen),
+                      struct source_url **entries, size_t *n, char *err, size_t errlen)
+{
+	struct source_url *out = NULL, e;
+	size_t count = 0;
+	int entry = 0;
+
+	for (const char *p = value ? value : ""; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len;
+
+		if (!end)
+			end = p + strlen(p);
+		entry++;
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		len = (size_t)(end - p);
+		while (len > 0 && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (read_entry(p, len, entry, words, check, &e, err, errlen) < 0)
+			goto fail;
+		for (size_t i = 0; i < count; i++) {
+			if (strcmp(out[i].name, e.name) == 0) {
+				snprintf(err, errlen, "%s: %s \"%s\" is configured twice",
+				         words->variable, words->entry, e.name);
+				entry_clear(&e);
+				goto fail;
+			}
+		}
+		out = xrealloc(out, (count + 1) * sizeof(*out));
+		out[count++] = e;
+		p = *end ? end + 1 : end;
+	}
+	*entries = out;
+	*n = count;
+	return 0;
+fail:
+	source_urls_free(out, count);
+	return -1;
+}
+
+void source_urls_free(struct source_url *entries, size_t n)
+{
+	for (size_t i = 0; entries && i < n; i++)
+		entry_clear(&entries[i]);
+	free(entries);
+}
+
+/* ---- the runner --------------------------------------------------------------------------- */
 
 /* Sleeps up to ms, waking early when the service stops. */
 static void pause_ms(int64_t ms)

@@ -24,6 +24,7 @@
 
 struct collector;
 struct db;
+struct fetch_response;
 
 /* Settings of each adapter (read from the environment through the collector's table). */
 struct vk_settings {
@@ -109,6 +110,49 @@ int telegram_sources(const struct telegram_settings *s, struct source_set *set, 
 int rss_sources(const struct rss_settings *s, struct source_set *set, char *err, size_t errlen);
 int open311_sources(const struct open311_settings *s, struct source_set *set, char *err,
                     size_t errlen);
+
+/* Sets res->status and res->error (printf-style, cut to fit; never give it a secret). */
+void poll_result_set(struct poll_result *res, enum poll_status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/*
+ * The pacing an HTTP answer other than 2xx gets, the same for every API polled over plain HTTP
+ * (RSS, Open311): 429, and 503 with a Retry-After, are RATE_LIMITED (*retry_after_ms: the
+ * Retry-After, or 0 without one, and the runner backs off); other 5xx, 408 and 3xx (a redirect
+ * not followed) are RETRY; the rest of 4xx FAILED, as the configuration needs fixing.
+ * *retry_after_ms is 0 but for RATE_LIMITED. The error message is the adapter's to write.
+ */
+enum poll_status poll_status_of_http(const struct fetch_response *resp, int *retry_after_ms);
+
+/* One entry of a list setting of sources such as RSS_FEEDS: "name=url". */
+struct source_url {
+	char *name; /* 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit */
+	char *url;  /* http:// or https:// with more after it */
+};
+
+/* How the errors of one list setting speak of it (source_urls_parse). */
+struct source_url_words {
+	const char *variable; /* the setting, first in every error: "RSS_FEEDS" */
+	const char *syntax;   /* an entry's form: "entry 2 is not name=url" */
+	const char *entry;    /* what an entry is: "feed \"a\" is configured twice" */
+	const char *url;      /* what its URL is: "the URL must be http:// or https://" */
+};
+
+/*
+ * Parses `value`, comma-separated name=url entries with blanks around each ignored (RSS_FEEDS,
+ * OPEN311_ENDPOINTS), into *entries[0..*n) (caller frees with source_urls_free). Each entry is
+ * checked in turn: its form, its name, an http(s) URL, then `check` when not NULL (further rules
+ * of one setting; it may shorten url in place, and returns 0, or -1 with err), and last that its
+ * name is not taken. Names end up in metric labels and cursor keys, hence the plain alphabet.
+ * Returns 0 (NULL or "": no entries), or -1 with err naming the setting and the entry, by number
+ * or by name, never its URL, which may hold a key; *entries and *n are then untouched.
+ */
+int source_urls_parse(const char *value, const struct source_url_words *words,
+                      int (*check)(const char *name, char *url, char *err, size_t errlen),
+                      struct source_url **entries, size_t *n, char *err, size_t errlen);
+
+/* Frees entries[0..n) and the array. NULL is accepted. */
+void source_urls_free(struct source_url *entries, size_t n);
 
 /* Starts one thread per source. Returns 0 or -1 with err. */
 int sources_start(struct collector *c, struct source_set *set, char *err, size_t errlen);
