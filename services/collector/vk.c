@@ -218,8 +218,7 @@ static int vk_call(struct vk_impl *vk, struct source_env *env, const char *metho
 
 	*out = NULL;
 	if (!wait_turn(vk, env->stop)) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s: stopped", method);
+		poll_result_set(res, POLL_RETRY, "%s: stopped", method);
 		return -1;
 	}
 	char *tok = fetch_escape(vk->token);
@@ -240,13 +239,11 @@ static int vk_call(struct vk_impl *vk, struct source_env *env, const char *metho
 	free(url);
 	free(shown);
 	if (frc < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s", err);
+		poll_result_set(res, POLL_RETRY, "%s", err);
 		return -1;
 	}
 	if (resp.status != 200) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s: HTTP %ld", method, resp.status);
+		poll_result_set(res, POLL_RETRY, "%s: HTTP %ld", method, resp.status);
 		if (resp.status == 429) {
 			res->status = POLL_RATE_LIMITED;
 			res->retry_after_ms =
@@ -257,9 +254,8 @@ static int vk_call(struct vk_impl *vk, struct source_env *env, const char *metho
 	json_error_t jerr;
 	doc = json_loadb(resp.body, resp.body_len, 0, &jerr);
 	if (!json_is_object(doc)) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s: the answer is not a JSON object (%s)",
-		         method, doc ? "not an object" : jerr.text);
+		poll_result_set(res, POLL_RETRY, "%s: the answer is not a JSON object (%s)", method,
+		                doc ? "not an object" : jerr.text);
 		goto out;
 	}
 	json_t *error = json_object_get(doc, "error");
@@ -268,24 +264,21 @@ static int vk_call(struct vk_impl *vk, struct source_env *env, const char *metho
 		const char *msg = json_string_value(json_object_get(error, "error_msg"));
 		if (!msg || strstr(msg, vk->token))
 			msg = "";
-		res->status = error_status(code);
 		if (code == 5)
-			snprintf(res->error, sizeof(res->error),
-			         "%s: VK rejected the access token (error 5: %.120s); set a valid "
-			         "VK_ACCESS_TOKEN",
-			         method, msg);
+			poll_result_set(res, error_status(code),
+			                "%s: VK rejected the access token (error 5: %.120s); set a "
+			                "valid VK_ACCESS_TOKEN",
+			                method, msg);
 		else
-			snprintf(res->error, sizeof(res->error), "%s: VK error %lld: %.160s",
-			         method, (long long)code, msg);
+			poll_result_set(res, error_status(code), "%s: VK error %lld: %.160s",
+			                method, (long long)code, msg);
 		/* Error 6 is a per-second limit: one second is what it asks for. */
 		res->retry_after_ms = code == 6 ? 1000 : 0;
 		goto out;
 	}
 	json_t *response = json_object_get(doc, "response");
 	if (!json_is_object(response)) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s: the answer has no response object",
-		         method);
+		poll_result_set(res, POLL_RETRY, "%s: the answer has no response object", method);
 		goto out;
 	}
 	*out = json_incref(response);
@@ -464,8 +457,7 @@ static int submit(struct source *src, struct source_env *env, struct message *ms
 		char err[256];
 		if (intake_submit(env->collector, env->db, src->name, msgs, NULL, n, out, err,
 		                  sizeof(err)) < 0) {
-			res->status = POLL_RETRY;
-			snprintf(res->error, sizeof(res->error), "store: %.200s", err);
+			poll_result_set(res, POLL_RETRY, "store: %.200s", err);
 			rc = -1;
 		} else {
 			res->fetched += (int)n;
@@ -474,6 +466,48 @@ static int submit(struct source *src, struct source_env *env, struct message *ms
 	}
 	for (size_t i = 0; i < n; i++)
 		message_clear(&msgs[i]);
+	return rc;
+}
+
+/* One page of a list method's answer, and the messages made of its items. */
+struct vk_page {
+	json_t *response;    /* the answer's "response" object */
+	const json_t *items; /* its items (borrowed from response) */
+	size_t nitems;
+	struct vk_names names; /* its profiles and groups (extended=1) */
+	struct message *msgs;  /* room for a message per item; the first n are made */
+	size_t n;
+};
+
+/* Calls method with params (takes ownership) and readies page for mapping its items. Returns
+ * 0, or -1 with res filled (page then holds nothing). */
+static int page_get(struct vk_impl *vk, struct source_env *env, const char *method, char *params,
+                    struct vk_page *page, struct poll_result *res)
+{
+	int rc = vk_call(vk, env, method, params, &page->response, res);
+
+	free(params);
+	if (rc < 0)
+		return -1;
+	page->items = json_object_get(page->response, "items");
+	page->nitems = json_array_size(page->items);
+	page->names.profiles = json_object_get(page->response, "profiles");
+	page->names.groups = json_object_get(page->response, "groups");
+	page->msgs = xcalloc(page->nitems ? page->nitems : 1, sizeof(*page->msgs));
+	page->n = 0;
+	return 0;
+}
+
+/* Hands the page's messages to intake (submit) and frees the page. Returns 0, or -1 with res
+ * set to RETRY. */
+static int page_submit(struct source *src, struct source_env *env, struct vk_page *page,
+                       struct poll_result *res)
+{
+	int rc = submit(src, env, page->msgs, page->n, res);
+
+	free(page->msgs);
+	json_decref(page->response);
+	memset(page, 0, sizeof(*page));
 	return rc;
 }
 
@@ -486,8 +520,7 @@ static int cursor_get(struct source *src, struct source_env *env, const char *ke
 	*v = 0;
 	*has = false;
 	if (store_cursor_get(env->db, src->name, key, &value, err, sizeof(err)) < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "cursor %.60s: %.160s", key, err);
+		poll_result_set(res, POLL_RETRY, "cursor %.60s: %.160s", key, err);
 		return -1;
 	}
 	if (value) {
@@ -505,8 +538,7 @@ static int cursor_set(struct source *src, struct source_env *env, const char *ke
 
 	snprintf(value, sizeof(value), "%lld", v);
 	if (store_cursor_set(env->db, src->name, key, value, err, sizeof(err)) < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "cursor %.60s: %.160s", key, err);
+		poll_result_set(res, POLL_RETRY, "cursor %.60s: %.160s", key, err);
 		return -1;
 	}
 	return 0;
@@ -528,22 +560,17 @@ static int poll_comments(struct source *src, struct source_env *env, const char 
 		goto out;
 	max = last;
 	bool reached = false;
-	for (int page = 0, offset = 0; !reached && page < VK_MAX_PAGES; page++) {
-		char *params = xasprintf("owner_id=%s&post_id=%lld&offset=%d&count=%d&sort=desc"
-		                         "&preview_length=0&extended=1",
-		                         owner, (long long)post_id, offset, VK_PAGE);
-		json_t *r;
-		int crc = vk_call(vk, env, "wall.getComments", params, &r, res);
-		free(params);
-		if (crc < 0)
+	for (int page_no = 0, offset = 0; !reached && page_no < VK_MAX_PAGES; page_no++) {
+		struct vk_page page;
+
+		if (page_get(vk, env, "wall.getComments",
+		             xasprintf("owner_id=%s&post_id=%lld&offset=%d&count=%d&sort=desc"
+		                       "&preview_length=0&extended=1",
+		                       owner, (long long)post_id, offset, VK_PAGE),
+		             &page, res) < 0)
 			goto out;
-		const json_t *items = json_object_get(r, "items");
-		struct vk_names names = {json_object_get(r, "profiles"),
-		                         json_object_get(r, "groups")};
-		size_t nitems = json_array_size(items), n = 0;
-		struct message *msgs = xcalloc(nitems ? nitems : 1, sizeof(*msgs));
-		for (size_t i = 0; i < nitems; i++) {
-			const json_t *item = json_array_get(items, i);
+		for (size_t i = 0; i < page.nitems; i++) {
+			const json_t *item = json_array_get(page.items, i);
 			json_int_t id = json_integer_value(json_object_get(item, "id"));
 			if (id <= last) {
 				reached = true;
@@ -551,15 +578,14 @@ static int poll_comments(struct source *src, struct source_env *env, const char 
 			}
 			if (id > max)
 				max = id;
-			if (map_comment(vk, &names, item, owner, post_id, &msgs[n]) == 0)
-				n++;
+			if (map_comment(vk, &page.names, item, owner, post_id,
+			                &page.msgs[page.n]) == 0)
+				page.n++;
 		}
+		size_t nitems = page.nitems;
 		offset += (int)nitems;
-		json_int_t total = json_integer_value(json_object_get(r, "count"));
-		json_decref(r);
-		int src_rc = submit(src, env, msgs, n, res);
-		free(msgs);
-		if (src_rc < 0)
+		json_int_t total = json_integer_value(json_object_get(page.response, "count"));
+		if (page_submit(src, env, &page, res) < 0)
 			goto out;
 		if (nitems == 0 || offset >= total)
 			break;
@@ -587,24 +613,19 @@ static int poll_wall(struct source *src, struct source_env *env, const struct vk
 	if (cursor_get(src, env, key, &last, &has, res) < 0)
 		goto out;
 	max = last;
-	for (int page = 0, offset = 0; !reached && page < VK_MAX_PAGES; page++) {
-		char *params = xasprintf("owner_id=%s&offset=%d&count=%d&extended=1", cm->owner_id,
-		                         offset, VK_PAGE);
-		json_t *r;
-		int crc = vk_call(vk, env, "wall.get", params, &r, res);
-		free(params);
-		if (crc < 0)
+	for (int page_no = 0, offset = 0; !reached && page_no < VK_MAX_PAGES; page_no++) {
+		struct vk_page page;
+
+		if (page_get(vk, env, "wall.get",
+		             xasprintf("owner_id=%s&offset=%d&count=%d&extended=1", cm->owner_id,
+		                       offset, VK_PAGE),
+		             &page, res) < 0)
 			goto out;
-		const json_t *items = json_object_get(r, "items");
-		struct vk_names names = {json_object_get(r, "profiles"),
-		                         json_object_get(r, "groups")};
-		size_t nitems = json_array_size(items), n = 0;
-		struct message *msgs = xcalloc(nitems ? nitems : 1, sizeof(*msgs));
-		for (size_t i = 0; i < nitems; i++) {
-			const json_t *item = json_array_get(items, i);
+		for (size_t i = 0; i < page.nitems; i++) {
+			const json_t *item = json_array_get(page.items, i);
 			json_int_t id = json_integer_value(json_object_get(item, "id"));
 			bool pinned = json_integer_value(json_object_get(item, "is_pinned")) == 1;
-			if (page == 0 && nrecent < (size_t)vk->comment_posts) {
+			if (page_no == 0 && nrecent < (size_t)vk->comment_posts) {
 				recent[nrecent].post_id = id;
 				recent[nrecent].comments = json_integer_value(json_object_get(
 				        json_object_get(item, "comments"), "count"));
@@ -618,15 +639,13 @@ static int poll_wall(struct source *src, struct source_env *env, const struct vk
 			}
 			if (id > max)
 				max = id;
-			if (map_post(vk, &names, item, &msgs[n]) == 0)
-				n++;
+			if (map_post(vk, &page.names, item, &page.msgs[page.n]) == 0)
+				page.n++;
 		}
+		size_t nitems = page.nitems;
 		offset += (int)nitems;
-		json_int_t total = json_integer_value(json_object_get(r, "count"));
-		json_decref(r);
-		int src_rc = submit(src, env, msgs, n, res);
-		free(msgs);
-		if (src_rc < 0)
+		json_int_t total = json_integer_value(json_object_get(page.response, "count"));
+		if (page_submit(src, env, &page, res) < 0)
 			goto out;
 		more = nitems > 0 && offset < total;
 		if (!more)
@@ -665,8 +684,9 @@ static int poll_search(struct source *src, struct source_env *env, const char *k
 	if (cursor_get(src, env, key, &since, &has, res) < 0)
 		goto out;
 	max = since;
-	for (int page = 0; page < VK_MAX_PAGES; page++) {
+	for (int page_no = 0; page_no < VK_MAX_PAGES; page_no++) {
 		char start_time[48] = "", *from = NULL;
+		struct vk_page page;
 		if (has)
 			snprintf(start_time, sizeof(start_time), "&start_time=%lld", since);
 		if (next_from)
@@ -674,31 +694,21 @@ static int poll_search(struct source *src, struct source_env *env, const char *k
 		char *params = xasprintf("q=%s&count=%d&extended=1%s%s%s", q, VK_PAGE, start_time,
 		                         from ? "&start_from=" : "", from ? from : "");
 		free(from);
-		json_t *r;
-		int crc = vk_call(vk, env, "newsfeed.search", params, &r, res);
-		free(params);
-		if (crc < 0)
+		if (page_get(vk, env, "newsfeed.search", params, &page, res) < 0)
 			goto out;
-		const json_t *items = json_object_get(r, "items");
-		struct vk_names names = {json_object_get(r, "profiles"),
-		                         json_object_get(r, "groups")};
-		size_t nitems = json_array_size(items), n = 0;
-		struct message *msgs = xcalloc(nitems ? nitems : 1, sizeof(*msgs));
-		for (size_t i = 0; i < nitems; i++) {
-			const json_t *item = json_array_get(items, i);
+		for (size_t i = 0; i < page.nitems; i++) {
+			const json_t *item = json_array_get(page.items, i);
 			long long date = json_integer_value(json_object_get(item, "date"));
 			if (date > max)
 				max = date;
-			if (map_post(vk, &names, item, &msgs[n]) == 0)
-				n++;
+			if (map_post(vk, &page.names, item, &page.msgs[page.n]) == 0)
+				page.n++;
 		}
+		size_t nitems = page.nitems;
 		free(next_from);
-		const char *nf = json_string_value(json_object_get(r, "next_from"));
+		const char *nf = json_string_value(json_object_get(page.response, "next_from"));
 		next_from = nf && *nf ? xstrdup(nf) : NULL;
-		json_decref(r);
-		int src_rc = submit(src, env, msgs, n, res);
-		free(msgs);
-		if (src_rc < 0)
+		if (page_submit(src, env, &page, res) < 0)
 			goto out;
 		if (!next_from || nitems == 0)
 			break;
