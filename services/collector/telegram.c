@@ -208,8 +208,7 @@ static int batch_flush(struct tg_batch *b, struct source *src, struct source_env
 	char err[256];
 	if (intake_submit(env->collector, env->db, src->name, b->msgs, b->edits, b->n, out, err,
 	                  sizeof(err)) < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "store: %.200s", err);
+		poll_result_set(res, POLL_RETRY, "store: %.200s", err);
 		rc = -1;
 	} else {
 		res->fetched += (int)b->n;
@@ -259,34 +258,32 @@ static void classify_error(long status, const json_t *doc, int retry_after_heade
 	switch (code) {
 	case 401:
 	case 404:
-		res->status = POLL_FAILED;
-		snprintf(res->error, sizeof(res->error),
-		         "getUpdates: Telegram rejected the bot token (%lld %.100s); set a valid "
-		         "TELEGRAM_BOT_TOKEN",
-		         (long long)code, desc);
+		poll_result_set(
+		        res, POLL_FAILED,
+		        "getUpdates: Telegram rejected the bot token (%lld %.100s); set a valid "
+		        "TELEGRAM_BOT_TOKEN",
+		        (long long)code, desc);
 		return;
 	case 409:
-		res->status = POLL_FAILED;
-		snprintf(res->error, sizeof(res->error),
-		         "getUpdates: conflict (409 %.100s): a webhook is set for this bot "
-		         "(deleteWebhook ends it) or another process polls with the same token",
-		         desc);
+		poll_result_set(
+		        res, POLL_FAILED,
+		        "getUpdates: conflict (409 %.100s): a webhook is set for this bot "
+		        "(deleteWebhook ends it) or another process polls with the same token",
+		        desc);
 		return;
 	case 429: {
 		json_int_t after = json_integer_value(
 		        json_object_get(json_object_get(doc, "parameters"), "retry_after"));
 		if (after <= 0 && retry_after_header > 0)
 			after = retry_after_header;
-		res->status = POLL_RATE_LIMITED;
+		poll_result_set(res, POLL_RATE_LIMITED,
+		                "getUpdates: too many requests (429 %.100s)", desc);
 		res->retry_after_ms = after > 0 && after < 86400 ? (int)after * 1000 : 0;
-		snprintf(res->error, sizeof(res->error),
-		         "getUpdates: too many requests (429 %.100s)", desc);
 		return;
 	}
 	default:
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "getUpdates: HTTP %ld, error %lld %.100s",
-		         status, (long long)code, desc);
+		poll_result_set(res, POLL_RETRY, "getUpdates: HTTP %ld, error %lld %.100s", status,
+		                (long long)code, desc);
 		return;
 	}
 }
@@ -302,8 +299,7 @@ static void tg_poll(struct source *src, struct source_env *env, struct poll_resu
 
 	res->status = POLL_OK;
 	if (store_cursor_get(env->db, src->name, "offset", &value, err, sizeof(err)) < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "cursor offset: %.200s", err);
+		poll_result_set(res, POLL_RETRY, "cursor offset: %.200s", err);
 		return;
 	}
 	if (value)
@@ -328,8 +324,7 @@ static void tg_poll(struct source *src, struct source_env *env, struct poll_resu
 	free(url);
 	free(shown);
 	if (frc < 0) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error), "%s", err);
+		poll_result_set(res, POLL_RETRY, "%s", err);
 		return;
 	}
 
@@ -337,9 +332,9 @@ static void tg_poll(struct source *src, struct source_env *env, struct poll_resu
 	doc = json_loadb(resp.body, resp.body_len, 0, &jerr);
 	if (resp.status != 200 || !json_is_true(json_object_get(doc, "ok"))) {
 		if (resp.status == 200 && !json_is_object(doc)) {
-			res->status = POLL_RETRY;
-			snprintf(res->error, sizeof(res->error),
-			         "getUpdates: the answer is not a JSON object (%s)", jerr.text);
+			poll_result_set(res, POLL_RETRY,
+			                "getUpdates: the answer is not a JSON object (%s)",
+			                jerr.text);
 		} else {
 			classify_error(resp.status, doc, resp.retry_after_s, res);
 		}
@@ -347,9 +342,7 @@ static void tg_poll(struct source *src, struct source_env *env, struct poll_resu
 	}
 	const json_t *result = json_object_get(doc, "result");
 	if (!json_is_array(result)) {
-		res->status = POLL_RETRY;
-		snprintf(res->error, sizeof(res->error),
-		         "getUpdates: the answer has no result array");
+		poll_result_set(res, POLL_RETRY, "getUpdates: the answer has no result array");
 		goto out;
 	}
 
@@ -386,8 +379,7 @@ static void tg_poll(struct source *src, struct source_env *env, struct poll_resu
 		char v[32];
 		snprintf(v, sizeof(v), "%lld", max);
 		if (store_cursor_set(env->db, src->name, "offset", v, err, sizeof(err)) < 0) {
-			res->status = POLL_RETRY;
-			snprintf(res->error, sizeof(res->error), "cursor offset: %.200s", err);
+			poll_result_set(res, POLL_RETRY, "cursor offset: %.200s", err);
 		}
 	}
 out:
