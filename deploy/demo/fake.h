@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct http_response;
 struct http_server;
 
 struct fake_world {
@@ -52,6 +53,24 @@ int64_t fake_post_time(const struct fake_world *w, const json_t *post);
 /* A feed's URL slug: "https://news.example/khakassia/rss" -> "news-example-khakassia-rss".
  * Caller frees. */
 char *feed_slug(const char *community_id);
+
+/* ---- helpers the API files share ---- */
+
+/* The string member `name` of o (borrowed from o), or NULL: absent, not a string, o NULL. */
+const char *fake_str(const json_t *o, const char *name);
+
+/* s as a whole decimal integer, or dflt when s is NULL, empty or not one. */
+json_int_t fake_int(const char *s, json_int_t dflt);
+
+/*
+ * What the plain-HTTP APIs (RSS, Open311) share in answering a fault from fake_take_fault
+ * (borrowed; NULL: none): its "retry_after" becomes a Retry-After header, and its "body" is the
+ * answer, as is, with content_type and the fault's "status" (200 without one). Returns true
+ * when the body answered the request; otherwise *status is the fault's HTTP status, for the
+ * API to answer in its own error shape, or 0 when there is nothing to answer.
+ */
+bool fake_answer_fault(const json_t *fault, const char *content_type, struct http_response *resp,
+                       int *status);
 
 /* Route registration, one per API file. */
 void fake_vk_routes(struct http_server *srv, struct fake_world *w);

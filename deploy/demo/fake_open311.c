@@ -36,11 +36,6 @@
 #define DEFAULT_WINDOW_MS (90LL * 24 * 3600 * 1000)
 #define MAX_REQUESTS 1000
 
-static const char *str_member(const json_t *o, const char *name)
-{
-	return json_string_value(json_object_get(o, name));
-}
-
 static void geo_error(struct http_response *resp, int status, const char *description)
 {
 	http_respond_json(resp, status,
@@ -61,9 +56,9 @@ static char *service_code(const char *name)
 
 static json_t *request_object(struct fake_world *w, const json_t *line)
 {
-	const char *service = str_member(line, "service");
+	const char *service = fake_str(line, "service");
 	json_t *lat = json_object_get(line, "lat"), *lon = json_object_get(line, "lon");
-	const char *address = str_member(line, "address");
+	const char *address = fake_str(line, "address");
 	char iso[32], when[32];
 	char *code = service_code(service ? service : "");
 	json_t *r;
@@ -101,11 +96,11 @@ static bool in_list(const char *list, const char *value)
 
 static bool is_jurisdiction(const json_t *line, const char *name)
 {
-	const char *channel = str_member(line, "channel");
-	const char *cid = str_member(json_object_get(line, "community"), "id");
+	const char *channel = fake_str(line, "channel");
+	const char *cid = fake_str(json_object_get(line, "community"), "id");
 
 	return channel && strcmp(channel, "open311") == 0 && cid && strcmp(cid, name) == 0 &&
-	       !str_member(line, "edit_of");
+	       !fake_str(line, "edit_of");
 }
 
 /* True when any line of the world (visible or not yet) belongs to the jurisdiction. */
@@ -120,29 +115,26 @@ static bool known_jurisdiction(struct fake_world *w, const char *name)
 	return known;
 }
 
-static bool answer_fault(json_t *fault, struct http_response *resp)
+/*
+ * What both routes answer before looking at the request: a pending fault (taken and counted as
+ * `method`), then 404 for an unknown jurisdiction. Returns true when that answered.
+ */
+static bool answered_first(struct fake_world *w, const char *method, const char *name,
+                           struct http_response *resp)
 {
-	const char *body = str_member(fault, "body");
-	json_int_t status = json_integer_value(json_object_get(fault, "status"));
-	json_t *retry = json_object_get(fault, "retry_after");
+	json_t *fault = fake_take_fault(w, "open311", method);
+	int status;
+	bool answered = fake_answer_fault(fault, "application/json; charset=utf-8", resp, &status);
 
-	if (!fault)
-		return false;
-	if (json_is_integer(retry)) {
-		char v[32];
-
-		snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_integer_value(retry));
-		http_response_header(resp, "Retry-After", v);
-	}
-	if (body) {
-		resp->status = status >= 100 && status <= 599 ? (int)status : 200;
-		resp->body = xstrdup(body);
-		resp->body_len = strlen(body);
-		resp->content_type = "application/json; charset=utf-8";
+	json_decref(fault);
+	if (answered)
+		return true;
+	if (status) {
+		geo_error(resp, status, "injected fault");
 		return true;
 	}
-	if (status >= 100 && status <= 599) {
-		geo_error(resp, (int)status, "injected fault");
+	if (!name || !known_jurisdiction(w, name)) {
+		geo_error(resp, 404, "no such jurisdiction");
 		return true;
 	}
 	return false;
@@ -185,22 +177,14 @@ static void requests_handler(void *ctx, const struct http_request *req, struct h
 	const char *name = http_request_param(req, "name");
 	const char *status = http_request_query(req, "status");
 	const char *codes = http_request_query(req, "service_code");
-	json_t *fault = fake_take_fault(w, "open311", "requests");
 	int64_t start = 0, end = 0;
 	bool has_start, has_end;
 	json_t *visible, *out;
 	struct sel *sel;
 	size_t k = 0;
 
-	if (answer_fault(fault, resp)) {
-		json_decref(fault);
+	if (answered_first(w, "requests", name, resp))
 		return;
-	}
-	json_decref(fault);
-	if (!name || !known_jurisdiction(w, name)) {
-		geo_error(resp, 404, "no such jurisdiction");
-		return;
-	}
 	if (!date_filter(req, "start_date", &start, &has_start, resp) ||
 	    !date_filter(req, "end_date", &end, &has_end, resp))
 		return;
@@ -234,7 +218,7 @@ static void requests_handler(void *ctx, const struct http_request *req, struct h
 			continue;
 		if (codes) {
 			char *code = service_code(
-			        str_member(line, "service") ? str_member(line, "service") : "");
+			        fake_str(line, "service") ? fake_str(line, "service") : "");
 			bool match = in_list(codes, code);
 
 			free(code);
@@ -261,19 +245,11 @@ static void request_handler(void *ctx, const struct http_request *req, struct ht
 	const char *name = http_request_param(req, "name");
 	const char *file = http_request_param(req, "file");
 	size_t n = file ? strlen(file) : 0;
-	json_t *fault = fake_take_fault(w, "open311", "request");
 	json_t *visible, *out = NULL;
 	char *id;
 
-	if (answer_fault(fault, resp)) {
-		json_decref(fault);
+	if (answered_first(w, "request", name, resp))
 		return;
-	}
-	json_decref(fault);
-	if (!name || !known_jurisdiction(w, name)) {
-		geo_error(resp, 404, "no such jurisdiction");
-		return;
-	}
 	if (n <= 5 || strcmp(file + n - 5, ".json") != 0) {
 		geo_error(resp, 404, "only the json format is served");
 		return;
@@ -283,7 +259,7 @@ static void request_handler(void *ctx, const struct http_request *req, struct ht
 	for (size_t i = 0; i < json_array_size(visible) && !out; i++) {
 		const json_t *line = json_array_get(visible, i);
 
-		if (is_jurisdiction(line, name) && strcmp(str_member(line, "id"), id) == 0)
+		if (is_jurisdiction(line, name) && strcmp(fake_str(line, "id"), id) == 0)
 			out = json_pack("[o]", request_object(w, line));
 	}
 	json_decref(visible);

@@ -116,11 +116,6 @@ char *feed_slug(const char *community_id)
 	return strbuf_detach(&b);
 }
 
-static const char *str_member(const json_t *o, const char *name)
-{
-	return json_string_value(json_object_get(o, name));
-}
-
 static uint64_t fnv1a(const char *s, size_t n)
 {
 	uint64_t h = 14695981039346656037ULL;
@@ -195,18 +190,18 @@ static bool feed_build(struct fake_world *w, const char *slug, struct feed *f)
 	for (size_t i = 0; i < n; i++) {
 		const json_t *line = json_array_get(visible, i);
 		const json_t *community = json_object_get(line, "community");
-		const char *channel = str_member(line, "channel");
-		const char *cid = str_member(community, "id");
+		const char *channel = fake_str(line, "channel");
+		const char *cid = fake_str(community, "id");
 		char *s;
 
-		if (!channel || strcmp(channel, "rss") != 0 || !cid || str_member(line, "edit_of"))
+		if (!channel || strcmp(channel, "rss") != 0 || !cid || fake_str(line, "edit_of"))
 			continue;
 		s = feed_slug(cid);
 		if (strcmp(s, slug) == 0) {
 			order[k][0] = fake_post_time(w, line);
 			order[k][1] = (int64_t)i;
 			k++;
-			f->name = str_member(community, "name");
+			f->name = fake_str(community, "name");
 			f->id = cid;
 		}
 		free(s);
@@ -223,8 +218,8 @@ static bool feed_build(struct fake_world *w, const char *slug, struct feed *f)
 		pthread_mutex_lock(&w->lock);
 		for (size_t i = 0; i < json_array_size(w->posts) && !known; i++) {
 			const json_t *line = json_array_get(w->posts, i);
-			const char *cid = str_member(json_object_get(line, "community"), "id");
-			const char *channel = str_member(line, "channel");
+			const char *cid = fake_str(json_object_get(line, "community"), "id");
+			const char *channel = fake_str(line, "channel");
 			char *s;
 
 			if (!channel || strcmp(channel, "rss") != 0 || !cid)
@@ -245,8 +240,8 @@ static bool feed_build(struct fake_world *w, const char *slug, struct feed *f)
 /* A title: the line's own, or the text's first line cut to TITLE_CHARS code points. */
 static char *item_title(const json_t *line)
 {
-	const char *title = str_member(line, "title");
-	const char *text = str_member(line, "text");
+	const char *title = fake_str(line, "title");
+	const char *text = fake_str(line, "text");
 	size_t n = 0, chars = 0;
 
 	if (title)
@@ -278,18 +273,17 @@ static char *render_rss(struct fake_world *w, const struct feed *f, const char *
 	add_wrapped(&b, "<lastBuildDate>", date, "</lastBuildDate>\n");
 	for (size_t i = 0; i < json_array_size(f->lines); i++) {
 		const json_t *line = json_array_get(f->lines, i);
-		const char *url = str_member(line, "url");
-		const char *author = str_member(json_object_get(line, "author"), "name");
+		const char *url = fake_str(line, "url");
+		const char *author = fake_str(json_object_get(line, "author"), "name");
 		char *title = item_title(line);
-		char *html = text_html(str_member(line, "text"));
+		char *html = text_html(fake_str(line, "text"));
 
 		strbuf_addstr(&b, "<item>\n");
 		add_wrapped(&b, "<title>", title, "</title>\n");
 		if (url)
 			add_wrapped(&b, "<link>", url, "</link>\n");
 		add_wrapped(&b, "<description>", html, "</description>\n");
-		add_wrapped(&b, "<guid isPermaLink=\"false\">", str_member(line, "id"),
-		            "</guid>\n");
+		add_wrapped(&b, "<guid isPermaLink=\"false\">", fake_str(line, "id"), "</guid>\n");
 		rfc822(fake_post_time(w, line), KHAKASSIA_OFFSET_MS, false, date);
 		add_wrapped(&b, "<pubDate>", date, "</pubDate>\n");
 		if (author)
@@ -316,13 +310,13 @@ static char *render_atom(struct fake_world *w, const struct feed *f, const char 
 	add_wrapped(&b, "<updated>", date, "</updated>\n");
 	for (size_t i = 0; i < json_array_size(f->lines); i++) {
 		const json_t *line = json_array_get(f->lines, i);
-		const char *url = str_member(line, "url");
-		const char *author = str_member(json_object_get(line, "author"), "name");
+		const char *url = fake_str(line, "url");
+		const char *author = fake_str(json_object_get(line, "author"), "name");
 		char *title = item_title(line);
-		char *html = text_html(str_member(line, "text"));
+		char *html = text_html(fake_str(line, "text"));
 
 		strbuf_addstr(&b, "<entry>\n");
-		add_wrapped(&b, "<id>", str_member(line, "id"), "</id>\n");
+		add_wrapped(&b, "<id>", fake_str(line, "id"), "</id>\n");
 		add_wrapped(&b, "<title type=\"text\">", title, "</title>\n");
 		if (url)
 			add_wrapped(&b, "<link rel=\"alternate\" type=\"text/html\" href=\"", url,
@@ -379,34 +373,20 @@ static void count(struct fake_world *w, const char *key)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Answers a fault taken from the world; false when there is none. */
-static bool answer_fault(json_t *fault, const char *content_type, struct http_response *resp)
+/* Answers a fault taken from the world; false when there is none. A fault with a status but no
+ * body gets an HTML error page, as a web server's. */
+static bool answer_fault(const json_t *fault, const char *content_type, struct http_response *resp)
 {
-	const char *body = str_member(fault, "body");
-	json_int_t status = json_integer_value(json_object_get(fault, "status"));
-	json_t *retry = json_object_get(fault, "retry_after");
+	int status;
 
-	if (!fault)
+	if (fake_answer_fault(fault, content_type, resp, &status))
+		return true;
+	if (!status)
 		return false;
-	if (json_is_integer(retry)) {
-		char v[32];
-
-		snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_integer_value(retry));
-		http_response_header(resp, "Retry-After", v);
-	}
-	if (body) {
-		resp->status = status >= 100 && status <= 599 ? (int)status : 200;
-		resp->body = xstrdup(body);
-		resp->body_len = strlen(body);
-		resp->content_type = content_type;
-	} else if (status >= 100 && status <= 599) {
-		resp->status = (int)status;
-		resp->body = xstrdup("<html><body>injected fault</body></html>\n");
-		resp->body_len = strlen(resp->body);
-		resp->content_type = "text/html; charset=utf-8";
-	} else {
-		return false;
-	}
+	resp->status = status;
+	resp->body = xstrdup("<html><body>injected fault</body></html>\n");
+	resp->body_len = strlen(resp->body);
+	resp->content_type = "text/html; charset=utf-8";
 	return true;
 }
 
@@ -492,9 +472,9 @@ static void index_handler(void *ctx, const struct http_request *req, struct http
 	for (size_t i = 0; i < json_array_size(w->posts); i++) {
 		const json_t *line = json_array_get(w->posts, i);
 		const json_t *community = json_object_get(line, "community");
-		const char *channel = str_member(line, "channel");
-		const char *cid = str_member(community, "id");
-		const char *name = str_member(community, "name");
+		const char *channel = fake_str(line, "channel");
+		const char *cid = fake_str(community, "id");
+		const char *name = fake_str(community, "name");
 		char *slug;
 		json_t *entry;
 

@@ -47,21 +47,6 @@
 static pthread_mutex_t confirmed_lock = PTHREAD_MUTEX_INITIALIZER;
 static json_int_t confirmed; /* highest update_id confirmed */
 
-static const char *str_member(const json_t *o, const char *name)
-{
-	return json_string_value(json_object_get(o, name));
-}
-
-static json_int_t parse_int(const char *s, json_int_t dflt)
-{
-	char *end;
-
-	if (!s || !*s)
-		return dflt;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' ? (json_int_t)v : dflt;
-}
-
 static void respond_tg_error(struct http_response *resp, int code, const char *description,
                              json_int_t retry_after)
 {
@@ -75,11 +60,11 @@ static void respond_tg_error(struct http_response *resp, int code, const char *d
 
 static json_t *user_json(const json_t *author)
 {
-	const char *name = str_member(author, "name");
+	const char *name = fake_str(author, "name");
 	const char *sp = name ? strchr(name, ' ') : NULL;
 	char *first =
 	        name ? (sp ? xstrndup(name, (size_t)(sp - name)) : xstrdup(name)) : xstrdup("User");
-	json_t *u = json_pack("{s:I, s:b, s:s}", "id", parse_int(str_member(author, "id"), 1),
+	json_t *u = json_pack("{s:I, s:b, s:s}", "id", fake_int(fake_str(author, "id"), 1),
 	                      "is_bot", 0, "first_name", first);
 	if (sp && sp[1])
 		json_object_set_new(u, "last_name", json_string(sp + 1));
@@ -100,10 +85,10 @@ static json_t *build_updates(struct fake_world *w)
 
 	json_array_foreach(lines, i, line)
 	{
-		const char *channel = str_member(line, "channel");
+		const char *channel = fake_str(line, "channel");
 		const json_t *community = json_object_get(line, "community");
-		const char *text = str_member(line, "text");
-		const char *edit_of = str_member(line, "edit_of");
+		const char *text = fake_str(line, "text");
+		const char *edit_of = fake_str(line, "edit_of");
 
 		if (!channel || strcmp(channel, "telegram") != 0)
 			continue;
@@ -115,7 +100,7 @@ static json_t *build_updates(struct fake_world *w)
 			if (!orig)
 				continue;
 			json_t *msg = json_deep_copy(orig);
-			const char *otype = str_member(json_object_get(msg, "chat"), "type");
+			const char *otype = fake_str(json_object_get(msg, "chat"), "type");
 			bool channel_chat = otype && strcmp(otype, "channel") == 0;
 			json_object_set_new(msg, "text", json_string(text));
 			json_object_set_new(msg, "edit_date",
@@ -127,17 +112,17 @@ static json_t *build_updates(struct fake_world *w)
 			                  msg));
 			continue;
 		}
-		const char *chat_id_s = str_member(community, "id");
-		json_int_t chat_id = parse_int(chat_id_s, 0);
+		const char *chat_id_s = fake_str(community, "id");
+		json_int_t chat_id = fake_int(chat_id_s, 0);
 		if (!chat_id)
 			continue;
-		const char *ctype = str_member(community, "type");
+		const char *ctype = fake_str(community, "type");
 		bool channel_chat = ctype && strcmp(ctype, "channel") == 0;
-		const char *title = str_member(community, "name");
+		const char *title = fake_str(community, "name");
 		json_t *chat = json_pack("{s:I, s:s, s:s}", "id", chat_id, "type",
 		                         channel_chat ? "channel" : "supergroup", "title",
 		                         title ? title : "");
-		const char *username = str_member(community, "username");
+		const char *username = fake_str(community, "username");
 		if (username)
 			json_object_set_new(chat, "username", json_string(username));
 
@@ -151,7 +136,7 @@ static json_t *build_updates(struct fake_world *w)
 		if (*text)
 			json_object_set_new(msg, "text", json_string(text));
 		const json_t *author = json_object_get(line, "author");
-		const char *aname = str_member(author, "name");
+		const char *aname = fake_str(author, "name");
 		bool as_chat = !author || (aname && title && strcmp(aname, title) == 0);
 		if (channel_chat) {
 			json_object_set(msg, "sender_chat", chat);
@@ -166,14 +151,14 @@ static json_t *build_updates(struct fake_world *w)
 		} else {
 			json_object_set_new(msg, "from", user_json(author));
 		}
-		const char *parent = str_member(line, "parent");
+		const char *parent = fake_str(line, "parent");
 		const json_t *parent_msg = parent ? json_object_get(messages, parent) : NULL;
 		if (parent_msg) {
 			json_t *reply = json_deep_copy(parent_msg);
 			json_object_del(reply, "reply_to_message");
 			json_object_set_new(msg, "reply_to_message", reply);
 		}
-		const char *id = str_member(line, "id");
+		const char *id = fake_str(line, "id");
 		if (id)
 			json_object_set(messages, id, msg);
 		json_array_append_new(updates,
@@ -226,9 +211,9 @@ static void get_updates(struct fake_world *w, const struct http_request *req,
                         struct http_response *resp)
 {
 	const char *offset_s = http_request_query(req, "offset");
-	json_int_t offset = parse_int(offset_s, 0);
-	long limit = (long)parse_int(http_request_query(req, "limit"), 100);
-	long timeout = (long)parse_int(http_request_query(req, "timeout"), 0);
+	json_int_t offset = fake_int(offset_s, 0);
+	long limit = (long)fake_int(http_request_query(req, "limit"), 100);
+	long timeout = (long)fake_int(http_request_query(req, "timeout"), 0);
 	const char *allowed_s = http_request_query(req, "allowed_updates");
 	json_t *allowed = NULL;
 
@@ -292,7 +277,7 @@ static void telegram_handler(void *ctx, const struct http_request *req, struct h
 	if (fault) {
 		json_int_t status = json_integer_value(json_object_get(fault, "status"));
 		json_int_t retry_after = json_integer_value(json_object_get(fault, "retry_after"));
-		const char *desc = str_member(fault, "description");
+		const char *desc = fake_str(fault, "description");
 		char buf[96];
 		if (!desc) {
 			switch (status) {

@@ -55,33 +55,18 @@ struct vk_view {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static const char *str_member(const json_t *o, const char *name)
-{
-	return json_string_value(json_object_get(o, name));
-}
-
-static json_int_t parse_int(const char *s, json_int_t dflt)
-{
-	char *end;
-
-	if (!s || !*s)
-		return dflt;
-	long long v = strtoll(s, &end, 10);
-	return *end == '\0' ? (json_int_t)v : dflt;
-}
-
 static const char *community_name(const json_t *line)
 {
-	return str_member(json_object_get(line, "community"), "name");
+	return fake_str(json_object_get(line, "community"), "name");
 }
 
 /* from_id of a line: the community itself when the author has its name, else the user. */
 static json_int_t line_from_id(const json_t *line, json_int_t owner_id)
 {
 	const json_t *author = json_object_get(line, "author");
-	const char *aname = str_member(author, "name");
+	const char *aname = fake_str(author, "name");
 	const char *cname = community_name(line);
-	json_int_t uid = parse_int(str_member(author, "id"), 0);
+	json_int_t uid = fake_int(fake_str(author, "id"), 0);
 
 	if (!author || uid <= 0 || (aname && cname && strcmp(aname, cname) == 0))
 		return owner_id;
@@ -106,10 +91,10 @@ static void view_build(struct fake_world *w, struct vk_view *v)
 	v->items = xcalloc(json_array_size(v->lines) + 1, sizeof(*v->items));
 	json_array_foreach(v->lines, i, line)
 	{
-		const char *channel = str_member(line, "channel");
-		const char *id = str_member(line, "id");
-		const char *edit_of = str_member(line, "edit_of");
-		const char *text = str_member(line, "text");
+		const char *channel = fake_str(line, "channel");
+		const char *id = fake_str(line, "id");
+		const char *edit_of = fake_str(line, "edit_of");
+		const char *text = fake_str(line, "text");
 
 		if (!channel || strcmp(channel, "vk") != 0 || !text)
 			continue;
@@ -125,17 +110,16 @@ static void view_build(struct fake_world *w, struct vk_view *v)
 		struct vk_item it = {
 		        .line = line,
 		        .id = (json_int_t)i + 1,
-		        .owner_id =
-		                parse_int(str_member(json_object_get(line, "community"), "id"), 0),
+		        .owner_id = fake_int(fake_str(json_object_get(line, "community"), "id"), 0),
 		        .date = fake_post_time(w, line),
 		        .text = text,
 		};
 		if (!it.owner_id)
 			continue;
 		it.from_id = line_from_id(line, it.owner_id);
-		const char *kind = str_member(line, "kind");
+		const char *kind = fake_str(line, "kind");
 		if (kind && strcmp(kind, "comment") == 0) {
-			json_t *pos = json_object_get(index, str_member(line, "parent"));
+			json_t *pos = json_object_get(index, fake_str(line, "parent"));
 			if (!pos)
 				continue; /* its post is not on any wall we show */
 			struct vk_item *post = &v->items[json_integer_value(pos)];
@@ -213,7 +197,7 @@ static json_t *post_json(const struct vk_item *it)
 		json_object_set_new(o, "edited", json_integer((json_int_t)it->edited));
 	const json_t *lat = json_object_get(it->line, "lat");
 	const json_t *lon = json_object_get(it->line, "lon");
-	const char *address = str_member(it->line, "address");
+	const char *address = fake_str(it->line, "address");
 	json_t *geo = NULL;
 	if (json_is_number(lat) && json_is_number(lon)) {
 		char coords[64];
@@ -267,7 +251,7 @@ static void add_extended(json_t *response, const struct vk_item *const *items, s
 			json_object_set_new(seen, key, json_true());
 			if (ids[k] > 0) {
 				const char *name =
-				        str_member(json_object_get(it->line, "author"), "name");
+				        fake_str(json_object_get(it->line, "author"), "name");
 				const char *sp = name ? strchr(name, ' ') : NULL;
 				char *first = name ? (sp ? xstrndup(name, (size_t)(sp - name))
 				                         : xstrdup(name))
@@ -359,7 +343,7 @@ static const char *error_text(json_int_t code)
 
 static long query_long(const struct http_request *req, const char *name, long dflt)
 {
-	return (long)parse_int(http_request_query(req, name), dflt);
+	return (long)fake_int(http_request_query(req, name), dflt);
 }
 
 static bool query_flag(const struct http_request *req, const char *name)
@@ -398,7 +382,7 @@ static int by_date_desc(const void *a, const void *b)
 static void wall_get(const struct http_request *req, struct http_response *resp,
                      const struct vk_view *v)
 {
-	json_int_t owner = parse_int(http_request_query(req, "owner_id"), 0);
+	json_int_t owner = fake_int(http_request_query(req, "owner_id"), 0);
 	long offset = clamp(query_long(req, "offset", 0), 0, 1L << 30);
 	long count = clamp(query_long(req, "count", 20), 0, 100);
 
@@ -431,12 +415,12 @@ static void wall_get(const struct http_request *req, struct http_response *resp,
 static void wall_get_comments(const struct http_request *req, struct http_response *resp,
                               const struct vk_view *v)
 {
-	json_int_t owner = parse_int(http_request_query(req, "owner_id"), 0);
-	json_int_t post_id = parse_int(http_request_query(req, "post_id"), 0);
+	json_int_t owner = fake_int(http_request_query(req, "owner_id"), 0);
+	json_int_t post_id = fake_int(http_request_query(req, "post_id"), 0);
 	long offset = clamp(query_long(req, "offset", 0), 0, 1L << 30);
 	long count = clamp(query_long(req, "count", 10), 0, 100);
 	long preview = query_long(req, "preview_length", 90);
-	json_int_t start = parse_int(http_request_query(req, "start_comment_id"), 0);
+	json_int_t start = fake_int(http_request_query(req, "start_comment_id"), 0);
 	const char *sort = http_request_query(req, "sort");
 	bool desc = sort && strcmp(sort, "desc") == 0;
 	const struct vk_item *post = NULL;
@@ -483,8 +467,8 @@ static void newsfeed_search(const struct http_request *req, struct http_response
 {
 	const char *q = http_request_query(req, "q");
 	int64_t now = time_now_ms() / 1000;
-	int64_t start_time = parse_int(http_request_query(req, "start_time"), now - 86400);
-	int64_t end_time = parse_int(http_request_query(req, "end_time"), now);
+	int64_t start_time = fake_int(http_request_query(req, "start_time"), now - 86400);
+	int64_t end_time = fake_int(http_request_query(req, "end_time"), now);
 	long count = clamp(query_long(req, "count", 30), 0, 200);
 	const char *start_from = http_request_query(req, "start_from");
 	long offset =
@@ -531,7 +515,7 @@ static void vk_handler(void *ctx, const struct http_request *req, struct http_re
 	if (fault) {
 		json_int_t code = json_integer_value(json_object_get(fault, "error_code"));
 		json_int_t status = json_integer_value(json_object_get(fault, "status"));
-		const char *msg = str_member(fault, "error_msg");
+		const char *msg = fake_str(fault, "error_msg");
 		if (code)
 			respond_error(resp, req, method, code, msg ? msg : error_text(code));
 		else if (status >= 400 && status <= 599)

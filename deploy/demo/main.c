@@ -99,6 +99,49 @@ int64_t fake_post_time(const struct fake_world *w, const json_t *post)
 	return (w->start_ms - (int64_t)minutes * 60000) / 1000;
 }
 
+const char *fake_str(const json_t *o, const char *name)
+{
+	return json_string_value(json_object_get(o, name));
+}
+
+json_int_t fake_int(const char *s, json_int_t dflt)
+{
+	char *end;
+
+	if (!s || !*s)
+		return dflt;
+	long long v = strtoll(s, &end, 10);
+	return *end == '\0' ? (json_int_t)v : dflt;
+}
+
+bool fake_answer_fault(const json_t *fault, const char *content_type, struct http_response *resp,
+                       int *status)
+{
+	json_int_t st = json_integer_value(json_object_get(fault, "status"));
+	const char *body = fake_str(fault, "body");
+	const json_t *retry = json_object_get(fault, "retry_after");
+
+	*status = 0;
+	if (!fault)
+		return false;
+	if (json_is_integer(retry)) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_integer_value(retry));
+		http_response_header(resp, "Retry-After", v);
+	}
+	if (body) {
+		resp->status = st >= 100 && st <= 599 ? (int)st : 200;
+		resp->body = xstrdup(body);
+		resp->body_len = strlen(body);
+		resp->content_type = content_type;
+		return true;
+	}
+	if (st >= 100 && st <= 599)
+		*status = (int)st;
+	return false;
+}
+
 /*
  * Checks one line of the demo format and drops "expect". Returns 0, or -1 with the reason.
  * The channel-specific fields are checked by each API's renderer, which skips what it cannot
