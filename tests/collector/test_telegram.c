@@ -185,6 +185,15 @@ static void start(const char *world)
 		fake_start(world);
 }
 
+/* start() in the standard world. */
+static void start_standard(void)
+{
+	char *world = standard_world();
+
+	start(world);
+	free(world);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -200,9 +209,7 @@ static int teardown(void **state)
 static void test_updates(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct poll_result r = poll_once(make_source(&s));
 	support_assert_poll_ok(&r);
@@ -255,9 +262,7 @@ static void test_updates(void **state)
 static void test_edits(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct source *src = make_source(&s);
 	struct poll_result r = poll_once(src);
@@ -398,9 +403,7 @@ static void test_long_poll(void **state)
 static void test_rate_limited(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct telegram_settings s = settings(TG_TOKEN);
 	struct source *src = make_source(&s);
 
@@ -423,9 +426,7 @@ static void test_rate_limited(void **state)
 static void test_errors(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 
 	struct telegram_settings bad = settings("999:wrong-token");
 	struct poll_result r = poll_once(make_source(&bad));

@@ -204,6 +204,15 @@ static void start(const char *world)
 		fake_start(world);
 }
 
+/* start() in the standard world. */
+static void start_standard(void)
+{
+	char *world = standard_world();
+
+	start(world);
+	free(world);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -219,9 +228,7 @@ static int teardown(void **state)
 static void test_walls_comments_and_cursors(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct source *src = make_source(&s);
 
@@ -299,9 +306,7 @@ static void test_walls_comments_and_cursors(void **state)
 static void test_resume_after_restart(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct poll_result r = poll_once(make_source(&s));
 	support_assert_poll_ok(&r);
@@ -346,9 +351,7 @@ static void test_resume_after_restart(void **state)
 static void test_error_codes(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct source *src = make_source(&s);
 	static const struct {
@@ -389,9 +392,7 @@ static void test_error_codes(void **state)
 static void test_rate_limited_comments(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings(VK_TOKEN, BIG, NULL);
 	struct source *src = make_source(&s);
 
@@ -416,9 +417,7 @@ static void test_rate_limited_comments(void **state)
 static void test_invalid_token(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings("not-the-token-77", BIG, "мусор");
 	struct poll_result r = poll_once(make_source(&s));
 	assert_int_equal(r.status, POLL_FAILED);
@@ -432,9 +431,7 @@ static void test_invalid_token(void **state)
 static void test_server_network_and_store_errors(void **state)
 {
 	(void)state;
-	char *world = standard_world();
-	start(world);
-	free(world);
+	start_standard();
 	struct vk_settings s = settings(VK_TOKEN, BIG "," SMALL, NULL);
 	struct source *src = make_source(&s);
 
