@@ -79,6 +79,20 @@ if [ -x "$BIN/collector" ]; then
 	raw=$(kcat -b "$BROKERS" -C -t messages.raw -o beginning -e -q -f '%k\n' | grep -c ':') ||
 		fail "kcat could not read messages.raw"
 	[ "$raw" = "$want" ] || fail "messages.raw holds $raw demo records, want $want (once each)"
+	# ...and every one is classified, with its decision stored once.
+	if [ -x "$BIN/classifier" ]; then
+		i=0
+		while :; do
+			got=$(psql "$url" -qAt -c "SELECT count(*) FROM classifier.classifications" 2>/dev/null || echo 0)
+			[ "$got" = "$want" ] && break
+			i=$((i + 1))
+			[ $i -le 60 ] || fail "classifier: $got of $want messages classified after 60 s"
+			sleep 1
+		done
+		out=$(kcat -b "$BROKERS" -C -t messages.classified -o beginning -e -q -f '%k\n' | grep -c '|') ||
+			fail "kcat could not read messages.classified"
+		[ "$out" -ge "$want" ] || fail "messages.classified holds $out records, want $want"
+	fi
 fi
 
 psql "$(sh deploy/local/pg.sh url "$PG_PORT")" -qc "CREATE TABLE run_marker(x int); INSERT INTO run_marker VALUES (42)" ||
