@@ -185,6 +185,10 @@ if [ -n "$DEMO_STARTED" ]; then
 		"VK, Telegram, RSS/Atom, Open311 and HTTP (fake APIs at http://127.0.0.1:$DEMO_PORT/)"
 	echo "               psql '$DATABASE_URL' -c 'SELECT source, count(*) FROM collector.messages GROUP BY 1'"
 	echo "               curl -s http://127.0.0.1:$COLLECTOR_PORT/metrics | grep ^collector_messages_total"
+	if [ -x "$BIN/classifier" ]; then
+		echo "  classified   psql '$DATABASE_URL' -c 'SELECT topic, municipality, urgency, count(*) FROM classifier.classifications WHERE incident GROUP BY 1, 2, 3 ORDER BY 4 DESC'"
+		echo "               kcat -b $KAFKA_BROKERS -C -t messages.classified -o beginning -e -f '%k %s\\n'"
+	fi
 	echo "  ingest API   curl -H 'Authorization: Bearer $DEMO_TOKEN' -H 'Content-Type: application/json' \\"
 	echo "                 -d '{\"source\":\"http\",\"external_id\":\"1\",\"text\":\"Нет света\",\"posted_at\":\"2026-11-28T10:00:00Z\"}' \\"
 	echo "                 http://127.0.0.1:$COLLECTOR_PORT/v1/messages"
