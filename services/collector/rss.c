@@ -1,10 +1,10 @@
 /*
  * rss: the RSS 2.0 / Atom poller. One source per RSS_FEEDS entry ("rss:<name>"). A poll is one
  * conditional GET (If-None-Match / If-Modified-Since from the cursors "etag" and
- * "last_modified"); a 304 costs nothing more. A changed feed is parsed (rss.h) and its items are
- * submitted, except those dated well before the newest item already seen (cursor "newest"), so
- * a feed with months of history is not re-submitted in full on every change; the store drops
- * the repeats that remain. Cursors move only after intake_submit committed.
+ * "last_modified"); a 304 costs nothing more. A changed feed is parsed (rss.h) and every item
+ * is submitted: the store drops the ones it has in the same single INSERT. No item is skipped
+ * by its date, since feeds do publish items late with an earlier date (scheduled posts, forum
+ * topics) and a skipped item would be lost. Cursors move only after intake_submit committed.
  */
 #include "rss.h"
 
@@ -33,9 +33,6 @@
 #define NS_DC "http://purl.org/dc/elements/1.1/"
 #define NS_CONTENT "http://purl.org/rss/1.0/modules/content/"
 
-/* Items dated this much before the newest one seen are not submitted again. Feeds do publish
- * items late with an earlier date (scheduled posts, forum topics), hence the margin. */
-#define RSS_LATE_MARGIN_MS (24LL * 3600 * 1000)
 #define RSS_MAX_BODY (8u << 20)
 #define RSS_TIMEOUT_MS 30000
 /* Longer guids (some are whole URLs with tracking queries) are replaced by their hash: the id
@@ -633,8 +630,7 @@ static int cursor_get(struct source *src, struct source_env *env, const char *ke
 static void rss_poll(struct source *src, struct source_env *env, struct poll_result *res)
 {
 	struct rss_feed *f = src->impl;
-	char *etag = NULL, *last_modified = NULL, *newest_s = NULL;
-	int64_t newest = INT64_MIN, newest_after;
+	char *etag = NULL, *last_modified = NULL;
 	static const char *const headers[] = {
 	        "Accept: application/rss+xml, application/atom+xml, application/rdf+xml, "
 	        "application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1",
@@ -650,15 +646,12 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 	size_t n = 0, k = 0;
 	struct message *batch = NULL;
 	struct intake_result *results = NULL;
-	char err[512], buf[32];
+	char err[512];
 
 	memset(res, 0, sizeof(*res));
 	if (cursor_get(src, env, "etag", &etag, res) < 0 ||
-	    cursor_get(src, env, "last_modified", &last_modified, res) < 0 ||
-	    cursor_get(src, env, "newest", &newest_s, res) < 0)
+	    cursor_get(src, env, "last_modified", &last_modified, res) < 0)
 		goto out;
-	if (newest_s && rfc3339_parse(newest_s, &newest) < 0)
-		newest = INT64_MIN; /* a cursor we cannot read only costs a full re-submit */
 	req.if_none_match = etag;
 	req.if_modified_since = last_modified;
 	if (fetch(&req, &resp, err, sizeof(err)) < 0) {
@@ -687,14 +680,8 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 		goto out;
 	}
 
-	newest_after = newest;
 	batch = xcalloc(n ? n : 1, sizeof(*batch));
 	for (size_t i = 0; i < n; i++) {
-		if (items[i].dated && items[i].msg.posted_at > newest_after)
-			newest_after = items[i].msg.posted_at;
-		if (items[i].dated && newest != INT64_MIN &&
-		    items[i].msg.posted_at < newest - RSS_LATE_MARGIN_MS)
-			continue;
 		/* Moved: intake_submit normalises the batch in place, and the batch owns it. */
 		batch[k++] = items[i].msg;
 		memset(&items[i].msg, 0, sizeof(items[i].msg));
@@ -711,11 +698,6 @@ static void rss_poll(struct source *src, struct source_env *env, struct poll_res
 	res->fetched = (int)k;
 
 	/* Committed: now the cursors may move. */
-	if (newest_after != INT64_MIN && newest_after != newest) {
-		rfc3339_format(newest_after, buf);
-		if (store_cursor_set(env->db, src->name, "newest", buf, err, sizeof(err)) < 0)
-			goto cursor_failed;
-	}
 	if ((resp.last_modified || last_modified) &&
 	    store_cursor_set(env->db, src->name, "last_modified",
 	                     resp.last_modified ? resp.last_modified : "", err, sizeof(err)) < 0)
@@ -738,7 +720,6 @@ out:
 	fetch_response_clear(&resp);
 	free(etag);
 	free(last_modified);
-	free(newest_s);
 }
 
 int rss_sources(const struct rss_settings *s, struct source_set *set, char *err, size_t errlen)
