@@ -17,9 +17,13 @@ static void put_string(json_t *obj, const char *key, const char *value)
 		json_object_set_new(obj, key, json_string(value));
 }
 
-static void put_copy(json_t *obj, const char *key, const json_t *value, json_t *fallback)
+/* A copy of value, or an empty array (or object) when it is NULL. */
+static void put_copy(json_t *obj, const char *key, const json_t *value, bool is_object)
 {
-	json_object_set_new(obj, key, value ? json_deep_copy(value) : fallback);
+	json_object_set_new(obj, key,
+	                    value       ? json_deep_copy(value)
+	                    : is_object ? json_object()
+	                                : json_array());
 }
 
 json_t *classified_encode(const struct classified *r)
@@ -34,18 +38,18 @@ json_t *classified_encode(const struct classified *r)
 	put_string(k, "topic", c->topic);
 	json_object_set_new(k, "topic_score", json_real(c->topic_score));
 	put_string(k, "subtopic", c->subtopic);
-	put_copy(k, "scores", c->scores, json_object());
+	put_copy(k, "scores", c->scores, true);
 	json_object_set_new(k, "municipality",
 	                    c->municipality ? json_string(c->municipality) : json_null());
 	put_string(k, "municipality_method",
 	           c->municipality_method ? c->municipality_method : "none");
 	json_object_set_new(k, "municipality_confidence", json_real(c->municipality_confidence));
 	json_object_set_new(k, "municipality_ambiguous", json_boolean(c->municipality_ambiguous));
-	put_copy(k, "municipality_evidence", c->municipality_evidence, json_array());
-	put_copy(k, "municipality_candidates", c->municipality_candidates, json_array());
+	put_copy(k, "municipality_evidence", c->municipality_evidence, false);
+	put_copy(k, "municipality_candidates", c->municipality_candidates, false);
 	put_string(k, "urgency", c->urgency);
-	put_copy(k, "urgency_terms", c->urgency_terms, json_array());
-	put_copy(k, "top_features", c->top_features, json_array());
+	put_copy(k, "urgency_terms", c->urgency_terms, false);
+	put_copy(k, "top_features", c->top_features, false);
 	put_string(k, "model_version", c->model_version);
 	json_object_set_new(k, "classified_at", json_string(at));
 
