@@ -121,7 +121,7 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	size_t len = strlen(text);
 
 	memset(out, 0, sizeof(*out));
-	features_extract(c->fz, text, len, &c->x);
+	features_extract_named(c->fz, text, len, &c->x);
 
 	model_predict(c->incident, &c->x, c->probs);
 	out->incident_score = c->probs[c->incident_true];
@@ -159,7 +159,7 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->tp, text, out->topic, NULL));
 
 	struct feature_weight fw[TOP_FEATURES];
-	size_t nfw = features_explain(c->fz, c->topic, text, len, best, fw, TOP_FEATURES);
+	size_t nfw = features_explain(c->fz, c->topic, &c->x, best, fw, TOP_FEATURES);
 	out->top_features = json_array();
 	for (size_t i = 0; i < nfw; i++)
 		json_array_append_new(out->top_features,

@@ -310,7 +310,9 @@ static int json_value(const json_t *obj, const char *key, const char **s, size_t
 		return 0;
 	}
 	if (!json_is_string(v)) {
-		snprintf(err, errlen, "%s: line %zu: \"%s\" must be a string", name, line, key);
+		snprintf(err, errlen,
+		         "%s: line %zu: \"%s\" must be a string, an integer or a boolean", name,
+		         line, key);
 		return -1;
 	}
 	*s = json_string_value(v);

@@ -11,7 +11,7 @@
  * quote, and a row whose field count differs from the header's. Every error names the line.
  *
  * NDJSON: one JSON object per line (blank lines skipped); the "column" is a member name. A
- * label may be a string or an integer (written in decimal).
+ * label may be a string, an integer (written in decimal) or a boolean ("true", "false").
  *
  * In both, text and label must be valid UTF-8; a record whose text or label is empty (or, in
  * NDJSON, missing or null) is skipped and counted, not an error: archives have them.
@@ -53,10 +53,10 @@ enum records_format { RECORDS_AUTO, RECORDS_CSV, RECORDS_NDJSON };
 
 struct records {
 	size_t n;
-	char **text;  /* owned, NUL-terminated */
-	char **label; /* owned, NUL-terminated */
-	size_t *line; /* where each record starts in its file */
-	size_t skipped;      /* records without text or label */
+	char **text;          /* owned, NUL-terminated */
+	char **label;         /* owned, NUL-terminated */
+	size_t *line;         /* where each record starts in its file */
+	size_t skipped;       /* records without text or label */
 	size_t first_skipped; /* the line of the first of them (0: none) */
 };
 

@@ -1,9 +1,12 @@
 /*
- * features: hashed stems, stem bigrams, character n-grams and number shapes (see features.h).
+ * featurizer: hashed stems, stem bigrams, character n-grams and number shapes (see
+ * featurizer.h).
  *
  * The hot path allocates nothing once its buffers have grown to the longest text seen: tokens
  * come from the text pipeline's buffer, and duplicates are merged through an open-addressing
- * table whose slots are marked with a per-call generation, so it is never cleared.
+ * table whose slots are marked with a per-call generation, so it is never cleared. Explaining
+ * keeps, per feature, where its bytes are among the tokens rather than a copy of them, and
+ * writes names only for the few features it reports.
  */
 #include "featurizer.h"
 
@@ -20,12 +23,20 @@ enum feature_kind { KIND_STEM = 1, KIND_BIGRAM, KIND_CHAR, KIND_NUM };
 
 static const char *const kind_names[] = {"", "stem:", "bigram:", "char:", "num:"};
 
-/* One feature as emitted, kept only while explaining. */
+/* One feature as emitted, kept only while explaining: its kind and the token(s) it came
+ * from, so its name can be written when it is reported. */
 struct named {
 	uint64_t hash;
-	uint32_t bucket;
-	uint32_t name_off, name_len; /* in the featurizer's name buffer */
-	float count;
+	uint32_t pos; /* in the vector */
+	uint32_t tok; /* the token (a bigram's second) */
+	uint32_t aux; /* a bigram's first token; where a character n-gram starts in "_word_" */
+	uint8_t kind; /* enum feature_kind */
+	uint8_t len;  /* a character n-gram's length in bytes */
+};
+
+/* A slot of the merge table: bucket `key` is at vector position `pos` when gen is current. */
+struct slot {
+	uint32_t key, pos, gen;
 };
 
 struct featurizer {
@@ -33,25 +44,26 @@ struct featurizer {
 	struct text_pipeline *text;
 	struct token *toks;
 	size_t toks_cap;
-	char *pad; /* "_word_" for character n-grams */
-	size_t pad_cap;
-	/* Merge table: slot s holds bucket slot_key[s] at out position slot_pos[s] when
-	 * slot_gen[s] == gen. */
-	uint32_t *slot_key, *slot_pos, *slot_gen;
+	uint32_t *cps, *offs; /* "_word_" for character n-grams */
+	size_t cps_cap;
+	struct slot *slots; /* the merge table */
 	uint32_t slot_mask, gen;
-	/* Explaining: every emitted feature with its name. */
-	bool naming;
+	float log1p_char; /* log1p(char_weight), the value of most character n-grams */
+	/* Explaining: every emitted feature with where it came from. */
+	bool naming, named_valid;
 	struct named *names;
-	size_t nnames, names_cap;
-	char *namebuf;
-	size_t namebuf_len, namebuf_cap;
+	size_t nnames, names_cap, ntoks;
+	unsigned char *mark; /* explaining: 1 + rank of a chosen position, else 0 */
+	size_t mark_cap;
+	float *lw; /* explaining: the label's weight of each position */
+	size_t lw_cap;
 };
 
 void features_config_default(struct features_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->bits = 18;
-	c->char_min = 3;
+	c->char_min = 4;
 	c->char_max = 5;
 	c->stems = true;
 	c->bigrams = true;
@@ -68,8 +80,8 @@ int features_config_check(const struct features_config *c, char *err, size_t err
 	}
 	if (c->char_max > FEATURES_MAX_CHAR_N || (c->char_max > 0 && c->char_min < 1) ||
 	    c->char_min > c->char_max) {
-		snprintf(err, errlen, "char n-grams: %u..%u is not a range within 1..%d", c->char_min,
-		         c->char_max, FEATURES_MAX_CHAR_N);
+		snprintf(err, errlen, "char n-grams: %u..%u is not a range within 1..%d",
+		         c->char_min, c->char_max, FEATURES_MAX_CHAR_N);
 		return -1;
 	}
 	if (!(c->char_weight > 0.0f && c->char_weight <= 100.0f)) {
@@ -104,9 +116,8 @@ struct featurizer *featurizer_new(const struct features_config *c, char *err, si
 	f->cfg = *c;
 	f->text = t;
 	f->slot_mask = 1023;
-	f->slot_key = xcalloc(f->slot_mask + 1, sizeof(uint32_t));
-	f->slot_pos = xcalloc(f->slot_mask + 1, sizeof(uint32_t));
-	f->slot_gen = xcalloc(f->slot_mask + 1, sizeof(uint32_t));
+	f->slots = xcalloc(f->slot_mask + 1, sizeof(*f->slots));
+	f->log1p_char = log1pf(c->char_weight);
 	return f;
 }
 
@@ -116,12 +127,12 @@ void featurizer_free(struct featurizer *f)
 		return;
 	text_free(f->text);
 	free(f->toks);
-	free(f->pad);
-	free(f->slot_key);
-	free(f->slot_pos);
-	free(f->slot_gen);
+	free(f->cps);
+	free(f->offs);
+	free(f->slots);
 	free(f->names);
-	free(f->namebuf);
+	free(f->mark);
+	free(f->lw);
 	free(f);
 }
 
@@ -183,37 +194,22 @@ static uint32_t slot_of(uint32_t bucket, uint32_t mask)
 	return (uint32_t)((bucket * 0x9E3779B1u) >> 7) & mask;
 }
 
-/* Position of bucket in the vector being built, or UINT32_MAX. */
-static uint32_t lookup_pos(const struct featurizer *f, uint32_t bucket)
-{
-	for (uint32_t s = slot_of(bucket, f->slot_mask);; s = (s + 1) & f->slot_mask) {
-		if (f->slot_gen[s] != f->gen)
-			return UINT32_MAX;
-		if (f->slot_key[s] == bucket)
-			return f->slot_pos[s];
-	}
-}
-
 /* Doubles the merge table and re-enters the vector's buckets. */
 static void grow_slots(struct featurizer *f, const struct fvec *out)
 {
 	uint32_t size = (f->slot_mask + 1) * 2;
 
-	free(f->slot_key);
-	free(f->slot_pos);
-	free(f->slot_gen);
+	free(f->slots);
 	f->slot_mask = size - 1;
-	f->slot_key = xcalloc(size, sizeof(uint32_t));
-	f->slot_pos = xcalloc(size, sizeof(uint32_t));
-	f->slot_gen = xcalloc(size, sizeof(uint32_t));
+	f->slots = xcalloc(size, sizeof(*f->slots));
 	f->gen = 1;
 	for (uint32_t i = 0; i < out->n; i++) {
 		uint32_t s = slot_of(out->idx[i], f->slot_mask);
-		while (f->slot_gen[s] == f->gen)
+		while (f->slots[s].gen == f->gen)
 			s = (s + 1) & f->slot_mask;
-		f->slot_gen[s] = f->gen;
-		f->slot_key[s] = out->idx[i];
-		f->slot_pos[s] = i;
+		f->slots[s].gen = f->gen;
+		f->slots[s].key = out->idx[i];
+		f->slots[s].pos = i;
 	}
 }
 
@@ -222,59 +218,46 @@ static uint32_t bucket_of(const struct featurizer *f, uint64_t h)
 	return (uint32_t)(fmix64(h) >> (64 - f->cfg.bits));
 }
 
-static void name_add(struct featurizer *f, uint64_t h, float w, enum feature_kind kind, const char *a, size_t alen, const char *b,
-                     size_t blen)
+static void name_add(struct featurizer *f, uint64_t h, uint32_t pos, enum feature_kind kind,
+                     uint32_t tok, uint32_t aux, uint32_t len)
 {
-	size_t klen = strlen(kind_names[kind]);
-	size_t need = klen + alen + (b ? 1 + blen : 0);
 	struct named *nm;
 
 	if (f->nnames == f->names_cap) {
 		f->names_cap = f->names_cap ? 2 * f->names_cap : 256;
 		f->names = xrealloc(f->names, f->names_cap * sizeof(*f->names));
 	}
-	if (f->namebuf_len + need > f->namebuf_cap) {
-		while (f->namebuf_len + need > f->namebuf_cap)
-			f->namebuf_cap = f->namebuf_cap ? 2 * f->namebuf_cap : 4096;
-		f->namebuf = xrealloc(f->namebuf, f->namebuf_cap);
-	}
 	nm = &f->names[f->nnames++];
 	nm->hash = h;
-	nm->bucket = bucket_of(f, h);
-	nm->count = w;
-	nm->name_off = (uint32_t)f->namebuf_len;
-	nm->name_len = (uint32_t)need;
-	memcpy(f->namebuf + f->namebuf_len, kind_names[kind], klen);
-	memcpy(f->namebuf + f->namebuf_len + klen, a, alen);
-	if (b) {
-		f->namebuf[f->namebuf_len + klen + alen] = ' ';
-		memcpy(f->namebuf + f->namebuf_len + klen + alen + 1, b, blen);
-	}
-	f->namebuf_len += need;
+	nm->pos = pos;
+	nm->kind = (uint8_t)kind;
+	nm->tok = tok;
+	nm->aux = aux;
+	nm->len = (uint8_t)len;
 }
 
-/* Adds w to the bucket of hash h. */
-static void emit(struct featurizer *f, struct fvec *out, uint64_t h, float w)
+/* Adds w to the bucket of hash h; returns the bucket's position in out. */
+static uint32_t emit(struct featurizer *f, struct fvec *out, uint64_t h, float w)
 {
 	uint32_t bucket = bucket_of(f, h);
 	uint32_t s;
 
 	if (out->n + 1 > (f->slot_mask + 1) / 2)
 		grow_slots(f, out);
-	for (s = slot_of(bucket, f->slot_mask); f->slot_gen[s] == f->gen;
+	for (s = slot_of(bucket, f->slot_mask); f->slots[s].gen == f->gen;
 	     s = (s + 1) & f->slot_mask) {
-		if (f->slot_key[s] == bucket) {
-			out->val[f->slot_pos[s]] += w;
-			return;
+		if (f->slots[s].key == bucket) {
+			out->val[f->slots[s].pos] += w;
+			return f->slots[s].pos;
 		}
 	}
 	fvec_reserve(out, out->n + 1);
-	f->slot_gen[s] = f->gen;
-	f->slot_key[s] = bucket;
-	f->slot_pos[s] = out->n;
+	f->slots[s].gen = f->gen;
+	f->slots[s].key = bucket;
+	f->slots[s].pos = out->n;
 	out->idx[out->n] = bucket;
 	out->val[out->n] = w;
-	out->n++;
+	return out->n++;
 }
 
 static size_t utf8_char_len(unsigned char c)
@@ -283,37 +266,49 @@ static size_t utf8_char_len(unsigned char c)
 }
 
 /* The character n-grams of "_word_". */
-static void emit_char_ngrams(struct featurizer *f, struct fvec *out, const struct token *t)
+static void emit_char_ngrams(struct featurizer *f, struct fvec *out, const struct token *t,
+                             uint32_t tok)
 {
 	const uint32_t nmin = f->cfg.char_min, nmax = f->cfg.char_max;
 	const float w = f->cfg.char_weight;
-	size_t plen = t->word_len + 2;
-	uint64_t seed = kind_seed(KIND_CHAR);
+	const uint64_t seed = kind_seed(KIND_CHAR);
+	const unsigned char *u = (const unsigned char *)t->word;
+	size_t nc = 0, need = (size_t)t->word_len + 3;
 
-	if (f->pad_cap < plen) {
-		f->pad_cap = plen > 2 * f->pad_cap ? plen : 2 * f->pad_cap;
-		free(f->pad);
-		f->pad = xmalloc(f->pad_cap);
+	/* "_word_" as code points (hashed one per step: half the steps of bytes for Cyrillic)
+	 * and their byte offsets in "_word_" (for names). */
+	if (f->cps_cap < need) {
+		f->cps_cap = need > 2 * f->cps_cap ? need : 2 * f->cps_cap;
+		free(f->cps);
+		free(f->offs);
+		f->cps = xmalloc(f->cps_cap * sizeof(uint32_t));
+		f->offs = xmalloc(f->cps_cap * sizeof(uint32_t));
 	}
-	f->pad[0] = '_';
-	memcpy(f->pad + 1, t->word, t->word_len);
-	f->pad[plen - 1] = '_';
-	for (size_t start = 0; start + 1 < plen;) {
-		size_t first = utf8_char_len((unsigned char)f->pad[start]);
-		size_t pos = start;
+	f->cps[nc] = '_';
+	f->offs[nc++] = 0;
+	for (uint32_t i = 0; i < t->word_len;) {
+		size_t cl = utf8_char_len(u[i]);
+		uint32_t cp = cl == 1 ? u[i] : u[i] & (0x7Fu >> cl);
+		for (size_t k = 1; k < cl; k++)
+			cp = cp << 6 | (u[i + k] & 0x3Fu);
+		f->cps[nc] = cp;
+		f->offs[nc++] = i + 1;
+		i += (uint32_t)cl;
+	}
+	f->cps[nc] = '_';
+	f->offs[nc++] = t->word_len + 1;
+	f->offs[nc] = t->word_len + 2;
+	for (size_t start = 0; start + 1 < nc; start++) {
 		uint64_t h = seed;
-		for (uint32_t n = 1; n <= nmax && pos < plen; n++) {
-			size_t cl = utf8_char_len((unsigned char)f->pad[pos]);
-			h = fnv_add(h, f->pad + pos, cl);
-			pos += cl;
+		for (uint32_t n = 1; n <= nmax && start + n <= nc; n++) {
+			h = (h ^ f->cps[start + n - 1]) * FNV_PRIME;
 			if (n >= nmin) {
-				emit(f, out, h, w);
+				uint32_t at = emit(f, out, h, w);
 				if (f->naming)
-					name_add(f, h, w, KIND_CHAR, f->pad + start, pos - start,
-					         NULL, 0);
+					name_add(f, h, at, KIND_CHAR, tok, f->offs[start],
+					         f->offs[start + n] - f->offs[start]);
 			}
 		}
-		start += first;
 	}
 }
 
@@ -348,11 +343,11 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 
 	out->n = 0;
 	if (++f->gen == 0) {
-		memset(f->slot_gen, 0, (f->slot_mask + 1) * sizeof(uint32_t));
+		memset(f->slots, 0, (f->slot_mask + 1) * sizeof(*f->slots));
 		f->gen = 1;
 	}
 	f->nnames = 0;
-	f->namebuf_len = 0;
+	f->named_valid = false;
 	/* At most one token per input byte. */
 	if (f->toks_cap < len + 1) {
 		f->toks_cap = len + 1 > 2 * f->toks_cap ? len + 1 : 2 * f->toks_cap;
@@ -360,45 +355,50 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 		f->toks = xmalloc(f->toks_cap * sizeof(*f->toks));
 	}
 	ntok = text_tokens(f->text, text, len, f->toks, f->toks_cap);
+	f->ntoks = ntok;
 	for (size_t i = 0; i < ntok; i++) {
 		const struct token *t = &f->toks[i];
 		uint64_t h;
+		uint32_t at;
 
 		if (t->flags & TOKEN_NUMBER) {
 			if (c->numbers) {
 				char shape[24];
 				size_t sl = number_shape(t, shape, sizeof(shape));
 				h = fnv_add(kind_seed(KIND_NUM), shape, sl);
-				emit(f, out, h, 1.0f);
+				at = emit(f, out, h, 1.0f);
 				if (f->naming)
-					name_add(f, h, 1.0f, KIND_NUM, shape, sl, NULL, 0);
+					name_add(f, h, at, KIND_NUM, (uint32_t)i, 0, 0);
 			}
 			continue;
 		}
 		if (c->char_max > 0)
-			emit_char_ngrams(f, out, t);
+			emit_char_ngrams(f, out, t, (uint32_t)i);
 		if (t->flags & TOKEN_STOP)
 			continue;
 		if (c->stems) {
 			h = fnv_add(kind_seed(KIND_STEM), t->stem, t->stem_len);
-			emit(f, out, h, 1.0f);
+			at = emit(f, out, h, 1.0f);
 			if (f->naming)
-				name_add(f, h, 1.0f, KIND_STEM, t->stem, t->stem_len, NULL, 0);
+				name_add(f, h, at, KIND_STEM, (uint32_t)i, 0, 0);
 		}
 		if (c->bigrams && prev != SIZE_MAX) {
 			const struct token *p = &f->toks[prev];
 			h = fnv_add(kind_seed(KIND_BIGRAM), p->stem, p->stem_len);
 			h = fnv_add(h, " ", 1);
 			h = fnv_add(h, t->stem, t->stem_len);
-			emit(f, out, h, 1.0f);
+			at = emit(f, out, h, 1.0f);
 			if (f->naming)
-				name_add(f, h, 1.0f, KIND_BIGRAM, p->stem, p->stem_len, t->stem,
-				         t->stem_len);
+				name_add(f, h, at, KIND_BIGRAM, (uint32_t)i, (uint32_t)prev, 0);
 		}
 		prev = i;
 	}
 	for (uint32_t i = 0; i < out->n; i++) {
-		out->val[i] = log1pf(out->val[i]);
+		/* Most buckets hold one word feature or one character n-gram. */
+		float n = out->val[i];
+		out->val[i] = n == 1.0f             ? (float)M_LN2
+		              : n == c->char_weight ? f->log1p_char
+		                                    : log1pf(n);
 		norm += (double)out->val[i] * out->val[i];
 	}
 	if (norm > 0.0) {
@@ -411,86 +411,176 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 
 /* ---- explaining ---------------------------------------------------------------------------- */
 
-static int named_by_hash(const void *a, const void *b)
+uint32_t features_extract_named(struct featurizer *f, const char *text, size_t len,
+                                struct fvec *out)
 {
-	const struct named *x = a, *y = b;
+	uint32_t n;
 
-	return (x->hash > y->hash) - (x->hash < y->hash);
+	f->naming = true;
+	n = features_extract(f, text, len, out);
+	f->naming = false;
+	f->named_valid = true;
+	return n;
 }
 
-static int by_weight_desc(const void *a, const void *b)
-{
-	const struct feature_weight *x = a, *y = b;
+struct name_buf {
+	char *s;
+	size_t len, cap; /* cap includes room for the NUL */
+	bool cut;
+};
 
-	if (x->weight != y->weight)
-		return x->weight < y->weight ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
-/* Copies name[0..len) into out (NUL-terminated), cut on a UTF-8 character boundary. */
-static void copy_name(char *out, size_t cap, const char *name, size_t len)
+/* Appends p[0..n) if it fits whole; a name that does not fit ends at the last whole character
+ * that did. */
+static void name_put(struct name_buf *b, const char *p, size_t n)
 {
-	if (len >= cap) {
-		len = cap - 1;
-		while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80)
-			len--;
+	if (b->cut)
+		return;
+	if (b->len + n >= b->cap) {
+		n = b->cap - 1 - b->len;
+		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--;
+		b->cut = true;
 	}
-	memcpy(out, name, len);
-	out[len] = '\0';
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
 }
 
-size_t features_explain(struct featurizer *f, const struct model *m, const char *text, size_t len,
+/* Writes the name of nm ("stem:отоплен", "char:_отоп") into out[0..cap). */
+static void write_name(const struct featurizer *f, const struct named *nm, char *out, size_t cap)
+{
+	struct name_buf b = {out, 0, cap, false};
+	const struct token *t = &f->toks[nm->tok];
+
+	name_put(&b, kind_names[nm->kind], strlen(kind_names[nm->kind]));
+	switch (nm->kind) {
+	case KIND_STEM:
+		name_put(&b, t->stem, t->stem_len);
+		break;
+	case KIND_BIGRAM:
+		name_put(&b, f->toks[nm->aux].stem, f->toks[nm->aux].stem_len);
+		name_put(&b, " ", 1);
+		name_put(&b, t->stem, t->stem_len);
+		break;
+	case KIND_CHAR: {
+		/* Bytes start..start+len of "_word_". */
+		uint32_t a = nm->aux, e = nm->aux + nm->len;
+		if (a == 0)
+			name_put(&b, "_", 1);
+		a = a ? a - 1 : 0;
+		name_put(&b, t->word + a, (e > t->word_len + 1 ? t->word_len + 1 : e) - 1 - a);
+		if (e == t->word_len + 2)
+			name_put(&b, "_", 1);
+		break;
+	}
+	case KIND_NUM: {
+		char shape[24];
+		name_put(&b, shape, number_shape(t, shape, sizeof(shape)));
+		break;
+	}
+	default:
+		break;
+	}
+	out[b.len] = '\0';
+}
+
+/* A distinct feature in one of the chosen buckets. */
+struct cand {
+	const struct named *nm;
+	uint32_t rank; /* of its bucket */
+	float count, weight;
+};
+
+size_t features_explain(struct featurizer *f, const struct model *m, const struct fvec *v,
                         uint32_t label, struct feature_weight *out, size_t k)
 {
+	enum { MAX_POS = 2 * FEATURES_MAX_EXPLAIN, MAX_CAND = 8 * FEATURES_MAX_EXPLAIN };
 	const uint32_t nl = model_label_count(m);
-	struct fvec v = {0};
-	struct feature_weight *cand;
-	float *bucket_count;
-	size_t ncand = 0, nout;
+	uint32_t top_pos[MAX_POS];
+	float top_w[MAX_POS], bucket_count[MAX_POS];
+	struct cand cand[MAX_CAND];
+	size_t ntop = 0, ncand = 0, npos, nout = 0;
+	float threshold = 0.0f;
 
-	if (k == 0 || label >= nl)
+	if (!f->named_valid || label >= nl || k == 0)
 		return 0;
-	f->naming = true;
-	features_extract(f, text, len, &v);
-	f->naming = false;
-	/* One entry per distinct feature (same name, same 64-bit hash), its counts summed. */
-	qsort(f->names, f->nnames, sizeof(*f->names), named_by_hash);
-	cand = xmalloc((f->nnames ? f->nnames : 1) * sizeof(*cand));
-	/* A bucket shared by several features is split between them by their counts. */
-	bucket_count = xcalloc(v.n ? v.n : 1, sizeof(float));
+	if (k > FEATURES_MAX_EXPLAIN)
+		k = FEATURES_MAX_EXPLAIN;
+	npos = 2 * k;
+	/* The buckets that add most to the label's score. A feature's share of its bucket is at
+	 * most the whole, so the top k features are among the top 2k buckets unless collisions
+	 * pile up in exactly those. */
+	if (f->lw_cap < v->n) {
+		free(f->lw);
+		f->lw_cap = v->n > 2 * f->lw_cap ? v->n : 2 * f->lw_cap;
+		f->lw = xmalloc(f->lw_cap * sizeof(float));
+	}
+	model_label_weights(m, label, v, f->lw);
+	for (uint32_t p = 0; p < v->n; p++) {
+		/* One test per position, mostly failing once the list is full: positive and above
+		 * the last kept. */
+		float w = v->val[p] * f->lw[p];
+		size_t at;
+		if (w <= threshold)
+			continue;
+		at = ntop < npos ? ntop++ : ntop - 1;
+		while (at > 0 && top_w[at - 1] < w) {
+			top_w[at] = top_w[at - 1];
+			top_pos[at] = top_pos[at - 1];
+			at--;
+		}
+		top_w[at] = w;
+		top_pos[at] = p;
+		if (ntop == npos)
+			threshold = top_w[ntop - 1];
+	}
+	/* Their features by name, with the count of each and of each bucket. */
+	for (size_t t = 0; t < ntop; t++)
+		bucket_count[t] = 0.0f;
+	if (f->mark_cap < v->n) {
+		free(f->mark);
+		f->mark_cap = v->n > 2 * f->mark_cap ? v->n : 2 * f->mark_cap;
+		f->mark = xcalloc(f->mark_cap, 1);
+	}
+	for (size_t t = 0; t < ntop; t++)
+		f->mark[top_pos[t]] = (unsigned char)(t + 1);
 	for (size_t i = 0; i < f->nnames; i++) {
-		uint32_t pos = lookup_pos(f, f->names[i].bucket);
-		if (pos != UINT32_MAX)
-			bucket_count[pos] += f->names[i].count;
-	}
-	for (size_t i = 0; i < f->nnames;) {
 		const struct named *nm = &f->names[i];
-		float count = 0.0f, mean = 0.0f, contrib;
-		uint32_t pos = lookup_pos(f, nm->bucket);
-		size_t j = i;
-
-		while (j < f->nnames && f->names[j].hash == nm->hash)
-			count += f->names[j++].count;
-		i = j;
-		if (pos == UINT32_MAX)
+		size_t t, c;
+		float count;
+		if (nm->pos >= v->n || f->mark[nm->pos] == 0)
 			continue;
-		for (uint32_t l = 0; l < nl; l++)
-			mean += model_weight(m, nm->bucket, l);
-		mean /= (float)nl;
-		contrib = v.val[pos] * (count / bucket_count[pos]) *
-		          (model_weight(m, nm->bucket, label) - mean);
-		if (!(contrib > 0.0f))
-			continue;
-		copy_name(cand[ncand].name, sizeof(cand[ncand].name), f->namebuf + nm->name_off,
-		          nm->name_len);
-		cand[ncand].weight = contrib;
-		ncand++;
+		t = f->mark[nm->pos] - 1u;
+		count = nm->kind == KIND_CHAR ? f->cfg.char_weight : 1.0f;
+		bucket_count[t] += count;
+		for (c = 0; c < ncand && cand[c].nm->hash != nm->hash; c++)
+			;
+		if (c == ncand) {
+			if (ncand == MAX_CAND)
+				continue;
+			cand[c].nm = nm;
+			cand[c].rank = (uint32_t)t;
+			cand[c].count = 0.0f;
+			ncand++;
+		}
+		cand[c].count += count;
 	}
-	qsort(cand, ncand, sizeof(*cand), by_weight_desc);
-	nout = ncand < k ? ncand : k;
-	memcpy(out, cand, nout * sizeof(*cand));
-	free(cand);
-	free(bucket_count);
-	fvec_clear(&v);
+	for (size_t t = 0; t < ntop; t++)
+		f->mark[top_pos[t]] = 0;
+	/* A bucket shared by several features is split between them by their counts. */
+	for (size_t c = 0; c < ncand; c++)
+		cand[c].weight = top_w[cand[c].rank] * cand[c].count / bucket_count[cand[c].rank];
+	while (nout < k) {
+		size_t best = SIZE_MAX;
+		for (size_t c = 0; c < ncand; c++)
+			if (cand[c].weight > 0.0f &&
+			    (best == SIZE_MAX || cand[c].weight > cand[best].weight))
+				best = c;
+		if (best == SIZE_MAX)
+			break;
+		write_name(f, cand[best].nm, out[nout].name, sizeof(out[nout].name));
+		out[nout].weight = cand[best].weight;
+		cand[best].weight = 0.0f;
+		nout++;
+	}
 	return nout;
 }

@@ -13,9 +13,9 @@
  * The value of a bucket is log(1 + count) (a character n-gram counts char_weight, others 1),
  * and the vector is scaled to unit L2 norm.
  *
- * The hash is 64-bit FNV-1a seeded with the kind, finished with a 64-bit avalanche (murmur3's
- * fmix64), its top `bits` bits the bucket: stable across machines and builds, so a saved model
- * is valid wherever it is loaded.
+ * The hash is 64-bit FNV-1a seeded with the kind (over bytes; over code points for character
+ * n-grams), finished with a 64-bit avalanche (murmur3's fmix64), its top `bits` bits the
+ * bucket: stable across machines and builds, so a saved model is valid wherever it is loaded.
  *
  * A featurizer owns a text pipeline (one stemmer) and scratch space: one per thread.
  */
@@ -33,7 +33,7 @@ struct model;
 #define FEATURES_MAX_CHAR_N 8
 
 struct features_config {
-	uint32_t bits;              /* log2 of the bucket count, FEATURES_MIN_BITS..MAX_BITS */
+	uint32_t bits;               /* log2 of the bucket count, FEATURES_MIN_BITS..MAX_BITS */
 	uint32_t char_min, char_max; /* n-gram lengths in code points; char_max 0: none */
 	bool stems, bigrams, numbers;
 	float char_weight; /* how much one character n-gram counts against one word */
@@ -75,20 +75,29 @@ const struct features_config *featurizer_config(const struct featurizer *f);
  */
 uint32_t features_extract(struct featurizer *f, const char *text, size_t len, struct fvec *out);
 
+#define FEATURES_MAX_EXPLAIN 32
+
+/* Like features_extract, and also remembers the name of every feature of the text until the
+ * next call on f, for features_explain. Costs a copy of each feature's bytes. */
+uint32_t features_extract_named(struct featurizer *f, const char *text, size_t len,
+                                struct fvec *out);
+
 struct feature_weight {
 	char name[96]; /* "stem:отоплен", cut on a character boundary if longer */
 	float weight;  /* its contribution to the label's score */
 };
 
 /*
- * Why the model gives `label` (an index below model_label_count) to text[0..len): recomputes the
- * text's features with their names and writes the at most k that add most to that label's
- * score, largest first, into out[0..k). A feature's contribution is its value times its weight
- * for the label minus the mean of its weights over all labels (the share it adds to the label's
- * log-odds against the average label); features that pull the other way are left out. Returns
- * how many were written. The model must have been made with f's configuration.
+ * Why the model gives `label` (an index below model_label_count) to the text of the last
+ * features_extract_named call on f, whose vector is v: writes the at most k (capped at
+ * FEATURES_MAX_EXPLAIN) features that add most to that label's score, largest first, into
+ * out[0..k). A feature's contribution is its value times its weight for the label: what it adds
+ * to the label's score (a one-vs-rest SVM's labels are scored independently, so that is the
+ * whole of its effect); features that pull the other way are left out. Returns how many were
+ * written: 0 when the last call on f was not features_extract_named. The model must have been
+ * made with f's configuration.
  */
-size_t features_explain(struct featurizer *f, const struct model *m, const char *text, size_t len,
+size_t features_explain(struct featurizer *f, const struct model *m, const struct fvec *v,
                         uint32_t label, struct feature_weight *out, size_t k);
 
 #endif

@@ -29,7 +29,7 @@
 #define MODEL_MAX_LABEL_BYTES 256
 /* An SVM's probability scale when no cross-validation fitted one (see model_fit_prob_scale):
  * the value fitted on the St Petersburg appeals (measured, see README). */
-#define MODEL_SVM_PROB_SCALE 5.0f
+#define MODEL_SVM_PROB_SCALE 3.0f
 
 enum model_quant {
 	MODEL_QUANT_F32 = 1, /* float32 as trained */
@@ -44,13 +44,13 @@ enum model_loss {
 
 struct train_config {
 	enum model_loss loss;
-	uint32_t epochs;  /* passes over the data (SVM: at most, see tol) */
-	float eta;        /* AdaGrad base learning rate */
-	float lambda;     /* L2 regularisation, applied to the weights an example touches */
-	float balance;    /* class weight (n / (labels * n_class))^balance: 0 none, 1 balanced */
-	float c;          /* SVM: the cost C (1 / regularisation) */
-	float tol;        /* SVM: stop when the projected gradient's spread is below it */
-	uint64_t seed;    /* shuffling */
+	uint32_t epochs; /* passes over the data (SVM: at most, see tol) */
+	float eta;       /* AdaGrad base learning rate */
+	float lambda;    /* L2 regularisation, applied to the weights an example touches */
+	float balance;   /* class weight (n / (labels * n_class))^balance: 0 none, 1 balanced */
+	float c;         /* SVM: the cost C (1 / regularisation) */
+	float tol;       /* SVM: stop when the projected gradient's spread is below it */
+	uint64_t seed;   /* shuffling */
 	enum model_quant quant;
 };
 
@@ -93,6 +93,12 @@ const char *model_version(const struct model *m);
 
 /* The weight of bucket b for label l, dequantised. */
 float model_weight(const struct model *m, uint32_t b, uint32_t l);
+
+/* The weight for label l of each of x's buckets, dequantised, into out[0..x->n). */
+void model_label_weights(const struct model *m, uint32_t l, const struct fvec *x, float *out);
+
+/* The weights of bucket b for every label, dequantised, into row[0..label count). */
+void model_weights_row(const struct model *m, uint32_t b, float *row);
 
 /* The raw score (bias + weights . x) of every label into scores[0..label count). Returns the
  * index of the highest (the first of equals). */

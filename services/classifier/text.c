@@ -13,40 +13,68 @@
 #include "utf8.h"
 #include "xalloc.h"
 
+/*
+ * Stemming a word costs Snowball a few hundred nanoseconds, and words repeat (Zipf): a cache
+ * of word -> (stem, stop word?) answers most of them for a hash and a memcmp. It holds words of
+ * at most STEM_CACHE_MAX_WORD bytes and is emptied when it fills, so it stays bounded
+ * (STEM_CACHE_SLOTS * 16 + STEM_CACHE_BYTES, 768 KB) and needs no eviction policy.
+ */
+#define STEM_CACHE_SLOTS (1u << 15)
+#define STEM_CACHE_BYTES (1u << 19)
+#define STEM_CACHE_MAX_WORD 64
+
+struct stem_entry {
+	uint32_t hash; /* 0: empty */
+	uint32_t off;  /* word then stem in the cache's bytes */
+	uint8_t word_len, stem_len, stop;
+};
+
 struct text_pipeline {
 	struct sb_stemmer *stemmer;
 	char *buf; /* tokens' words and stems */
 	size_t cap;
+	struct stem_entry *cache;
+	char *cache_bytes;
+	size_t cache_used, cache_count;
 };
 
 /* Russian function words, normalised (ё written е), sorted by their UTF-8 bytes for bsearch.
  * Negations and absence (не, нет, ни, без) are left out on purpose: see text.h. */
 static const char *const stop_words[] = {
-	"а", "б", "будем", "будет", "будете", "будешь", "будто", "буду", "будут", "бы", "был",
-	"была", "были", "было", "быть", "в", "вам", "вами", "вас", "ваш", "ваша", "ваше",
-	"вашего", "вашей", "вашему", "ваши", "вашим", "вашими", "ваших", "вашу", "ведь", "весь",
-	"вместо", "во", "возле", "вокруг", "вон", "вот", "все", "всего", "всей", "всем", "всеми",
-	"всему", "всех", "всю", "вся", "вы", "где", "да", "даже", "для", "до", "его", "ее", "ей",
-	"ему", "если", "есть", "ею", "ж", "же", "за", "зато", "здесь", "и", "ибо", "из", "изо",
-	"или", "им", "ими", "их", "к", "как", "кем", "ко", "когда", "кого", "ком", "кому",
-	"которая", "которого", "которое", "которой", "котором", "которому", "которую", "которые",
-	"который", "которым", "которыми", "которых", "кроме", "кто", "куда", "ли", "либо",
-	"лишь", "ль", "между", "меня", "мне", "мной", "мною", "мое", "моего", "моей", "моему",
-	"мои", "моим", "моими", "моих", "мой", "мою", "моя", "мы", "над", "нам", "нами",
-	"нас", "наш", "наша", "наше", "нашего", "нашей", "нашему", "наши", "нашим", "нашими",
-	"наших", "нашу", "него", "нее", "нежели", "ней", "нем", "нему", "нею", "ним", "ними",
-	"них", "но", "ну", "о", "об", "обо", "однако", "около", "он", "она", "они", "оно", "от",
-	"откуда", "ото", "перед", "передо", "по", "под", "подо", "пока", "после", "потом",
-	"потому", "поэтому", "пред", "при", "про", "с", "сам", "сама", "сами", "самим", "самими",
-	"самих", "само", "самого", "самой", "самом", "самому", "саму", "свое", "своего", "своей",
-	"своему", "свои", "своим", "своими", "своих", "свой", "свою", "своя", "себе", "себя",
-	"сейчас", "сквозь", "словно", "со", "собой", "собою", "среди", "та", "так", "такая",
-	"также", "такие", "таким", "таких", "такого", "такое", "такой", "такую", "там", "твое",
-	"твоего", "твоей", "твои", "твоих", "твой", "твоя", "те", "тебе", "тебя", "тем", "теми",
-	"теперь", "тех", "то", "тобой", "тобою", "тогда", "того", "тоже", "той", "только", "том",
-	"тому", "тот", "ту", "тут", "ты", "у", "уж", "уже", "хоть", "хотя", "чего", "чей", "чем",
-	"чему", "через", "что", "чтоб", "чтобы", "чье", "чьи", "чья", "эта", "эти", "этим",
-	"этими", "этих", "это", "этого", "этой", "этом", "этому", "этот", "эту", "я",
+        "а",       "б",       "будем",    "будет",    "будете",  "будешь",  "будто",    "буду",
+        "будут",   "бы",      "был",      "была",     "были",    "было",    "быть",     "в",
+        "вам",     "вами",    "вас",      "ваш",      "ваша",    "ваше",    "вашего",   "вашей",
+        "вашему",  "ваши",    "вашим",    "вашими",   "ваших",   "вашу",    "ведь",     "весь",
+        "вместо",  "во",      "возле",    "вокруг",   "вон",     "вот",     "все",      "всего",
+        "всей",    "всем",    "всеми",    "всему",    "всех",    "всю",     "вся",      "вы",
+        "где",     "да",      "даже",     "для",      "до",      "его",     "ее",       "ей",
+        "ему",     "если",    "есть",     "ею",       "ж",       "же",      "за",       "зато",
+        "здесь",   "и",       "ибо",      "из",       "изо",     "или",     "им",       "ими",
+        "их",      "к",       "как",      "кем",      "ко",      "когда",   "кого",     "ком",
+        "кому",    "которая", "которого", "которое",  "которой", "котором", "которому", "которую",
+        "которые", "который", "которым",  "которыми", "которых", "кроме",   "кто",      "куда",
+        "ли",      "либо",    "лишь",     "ль",       "между",   "меня",    "мне",      "мной",
+        "мною",    "мое",     "моего",    "моей",     "моему",   "мои",     "моим",     "моими",
+        "моих",    "мой",     "мою",      "моя",      "мы",      "над",     "нам",      "нами",
+        "нас",     "наш",     "наша",     "наше",     "нашего",  "нашей",   "нашему",   "наши",
+        "нашим",   "нашими",  "наших",    "нашу",     "него",    "нее",     "нежели",   "ней",
+        "нем",     "нему",    "нею",      "ним",      "ними",    "них",     "но",       "ну",
+        "о",       "об",      "обо",      "однако",   "около",   "он",      "она",      "они",
+        "оно",     "от",      "откуда",   "ото",      "перед",   "передо",  "по",       "под",
+        "подо",    "пока",    "после",    "потом",    "потому",  "поэтому", "пред",     "при",
+        "про",     "с",       "сам",      "сама",     "сами",    "самим",   "самими",   "самих",
+        "само",    "самого",  "самой",    "самом",    "самому",  "саму",    "свое",     "своего",
+        "своей",   "своему",  "свои",     "своим",    "своими",  "своих",   "свой",     "свою",
+        "своя",    "себе",    "себя",     "сейчас",   "сквозь",  "словно",  "со",       "собой",
+        "собою",   "среди",   "та",       "так",      "такая",   "также",   "такие",    "таким",
+        "таких",   "такого",  "такое",    "такой",    "такую",   "там",     "твое",     "твоего",
+        "твоей",   "твои",    "твоих",    "твой",     "твоя",    "те",      "тебе",     "тебя",
+        "тем",     "теми",    "теперь",   "тех",      "то",      "тобой",   "тобою",    "тогда",
+        "того",    "тоже",    "той",      "только",   "том",     "тому",    "тот",      "ту",
+        "тут",     "ты",      "у",        "уж",       "уже",     "хоть",    "хотя",     "чего",
+        "чей",     "чем",     "чему",     "через",    "что",     "чтоб",    "чтобы",    "чье",
+        "чьи",     "чья",     "эта",      "эти",      "этим",    "этими",   "этих",     "это",
+        "этого",   "этой",    "этом",     "этому",    "этот",    "эту",     "я",
 };
 
 #define N_STOP_WORDS (sizeof(stop_words) / sizeof(stop_words[0]))
@@ -309,8 +337,9 @@ static size_t html_entity(const char *s, size_t len, uint32_t *cp)
 			*cp = v;
 		return i + 1;
 	}
-	while (i < len && i <= 32 && (is_ascii_alpha((unsigned char)s[i]) ||
-	                              (i > 1 && is_ascii_digit((unsigned char)s[i]))))
+	while (i < len && i <= 32 &&
+	       (is_ascii_alpha((unsigned char)s[i]) ||
+	        (i > 1 && is_ascii_digit((unsigned char)s[i]))))
 		i++;
 	if (i < 3 || i >= len || s[i] != ';')
 		return 0;
@@ -362,6 +391,8 @@ struct text_pipeline *text_new(char *err, size_t errlen)
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->stemmer = st;
+	p->cache = xcalloc(STEM_CACHE_SLOTS, sizeof(*p->cache));
+	p->cache_bytes = xmalloc(STEM_CACHE_BYTES);
 	return p;
 }
 
@@ -371,7 +402,74 @@ void text_free(struct text_pipeline *p)
 		return;
 	sb_stemmer_delete(p->stemmer);
 	free(p->buf);
+	free(p->cache);
+	free(p->cache_bytes);
 	free(p);
+}
+
+static uint32_t word_hash(const char *w, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)w[i];
+		h *= 16777619u;
+	}
+	return h ? h : 1;
+}
+
+/*
+ * The stem of w[0..len) and whether it is a stop word, from the cache or from Snowball (and
+ * then cached). *stem points into the cache or the stemmer and is valid until the next call.
+ * Returns the stem's length, or -1 if the stemmer failed.
+ */
+static int stem_word(struct text_pipeline *p, const char *w, size_t len, const char **stem,
+                     bool *stop)
+{
+	const sb_symbol *st;
+	uint32_t h = 0, slot = 0;
+	int sl;
+
+	if (len <= STEM_CACHE_MAX_WORD) {
+		h = word_hash(w, len);
+		for (slot = h & (STEM_CACHE_SLOTS - 1); p->cache[slot].hash;
+		     slot = (slot + 1) & (STEM_CACHE_SLOTS - 1)) {
+			const struct stem_entry *e = &p->cache[slot];
+			if (e->hash == h && e->word_len == len &&
+			    memcmp(p->cache_bytes + e->off, w, len) == 0) {
+				*stem = p->cache_bytes + e->off + len;
+				*stop = e->stop;
+				return e->stem_len;
+			}
+		}
+	}
+	*stop = text_is_stop_word(w, len);
+	st = sb_stemmer_stem(p->stemmer, (const sb_symbol *)w, (int)len);
+	if (!st)
+		return -1;
+	sl = sb_stemmer_length(p->stemmer);
+	*stem = (const char *)st;
+	if (len > STEM_CACHE_MAX_WORD || sl < 0 || (size_t)sl > len)
+		return sl;
+	if (p->cache_count >= STEM_CACHE_SLOTS / 2 ||
+	    p->cache_used + len + (size_t)sl > STEM_CACHE_BYTES) {
+		memset(p->cache, 0, STEM_CACHE_SLOTS * sizeof(*p->cache));
+		p->cache_used = 0;
+		p->cache_count = 0;
+		for (slot = h & (STEM_CACHE_SLOTS - 1); p->cache[slot].hash;
+		     slot = (slot + 1) & (STEM_CACHE_SLOTS - 1))
+			;
+	}
+	p->cache[slot].hash = h;
+	p->cache[slot].off = (uint32_t)p->cache_used;
+	p->cache[slot].word_len = (uint8_t)len;
+	p->cache[slot].stem_len = (uint8_t)sl;
+	p->cache[slot].stop = *stop;
+	memcpy(p->cache_bytes + p->cache_used, w, len);
+	memcpy(p->cache_bytes + p->cache_used + len, st, (size_t)sl);
+	p->cache_used += len + (size_t)sl;
+	p->cache_count++;
+	return sl;
 }
 
 /* The token being built in p->buf[start..used). */
@@ -379,8 +477,8 @@ struct tok_state {
 	size_t start;
 	bool active;
 	bool number;
-	bool suffix; /* a number that already took its one letter */
-	bool slash;  /* a number that already joined "/digits" */
+	bool suffix;                               /* a number that already took its one letter */
+	bool slash;                                /* a number that already joined "/digits" */
 	bool has_cyrillic, has_latin, latin_other; /* for the look-alike repair */
 };
 
@@ -474,6 +572,11 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 				cp = 0;
 			} else if (c < 0x80) {
 				cp = c;
+			} else if (c >= 0xC2 && c <= 0xDF && i + 1 < len &&
+			           ((unsigned char)s[i + 1] & 0xC0) == 0x80) {
+				/* Two bytes, as every Cyrillic letter: the common case, inline. */
+				cp = (uint32_t)(c & 0x1F) << 6 | ((unsigned char)s[i + 1] & 0x3F);
+				adv = 2;
 			} else if ((k = utf8_seq_len(s + i, len - i)) > 0) {
 				cp = utf8_decode(s + i, k);
 				adv = k;
@@ -510,7 +613,8 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 				/* One letter after the digits is a house-number suffix when no letter
 				 * follows it: "45а" but "5этаж" -> "5", "этаж". */
 				uint32_t next = 0, nl;
-				size_t k = i + adv < len ? utf8_seq_len(s + i + adv, len - i - adv) : 0;
+				size_t k = i + adv < len ? utf8_seq_len(s + i + adv, len - i - adv)
+				                         : 0;
 				if (k)
 					next = utf8_decode(s + i + adv, k);
 				if (!next || char_classify(next, &nl) < CH_LATIN) {
@@ -535,13 +639,11 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 					tk->stem = tk->word;
 					tk->stem_len = tk->word_len;
 				} else {
-					const sb_symbol *st;
-					int sl;
-					if (text_is_stop_word(tk->word, tk->word_len))
+					const char *st;
+					bool stop;
+					int sl = stem_word(p, tk->word, tk->word_len, &st, &stop);
+					if (stop)
 						tk->flags |= TOKEN_STOP;
-					st = sb_stemmer_stem(p->stemmer, (const sb_symbol *)tk->word,
-					                     (int)tk->word_len);
-					sl = st ? sb_stemmer_length(p->stemmer) : -1;
 					if (sl < 0 || (size_t)sl >= p->cap - used) {
 						tk->stem = tk->word;
 						tk->stem_len = tk->word_len;
