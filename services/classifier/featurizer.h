@@ -40,7 +40,7 @@ struct features_config {
 };
 
 /* The configuration the classifier ships with: 2^18 buckets, stems, bigrams, numbers, and
- * character 3..5-grams at weight 0.3 (measured: see README). */
+ * character 4..5-grams at weight 0.3 (measured: see README). */
 void features_config_default(struct features_config *c);
 
 /* 0 when c is usable, else -1 with the offending member named in err. */

@@ -1,20 +1,25 @@
 /*
  * model: the multiclass linear classifier, its training, and its file.
  *
- * Scores are a bias plus the dot product of a text's feature vector (features.h) with one weight
- * row per label; probabilities are their softmax. Training minimises the multinomial logistic
- * loss (softmax regression) with L2 regularisation by AdaGrad SGD: a few epochs over the
- * examples in an order shuffled by a seeded generator, so the same data and configuration give
- * the same model, bit for bit, on every machine.
+ * Scores are a bias plus the dot product of a text's feature vector (featurizer.h) with one
+ * weight row per label; probabilities are the softmax of the scores times a scale fitted on
+ * held-out data (model_fit_prob_scale). Two trainers, both deterministic for a given seed:
+ *  - MODEL_LOSS_SVM (the default): one-vs-rest L2-regularised squared-hinge SVMs, each trained
+ *    by dual coordinate descent (the LIBLINEAR solver behind scikit-learn's LinearSVC);
+ *  - MODEL_LOSS_SOFTMAX: multinomial logistic regression by AdaGrad SGD with L2 on the
+ *    weights each example touches, a few shuffled epochs.
+ * On the St Petersburg appeals the SVM reaches 0.937 accuracy where softmax by SGD stays at
+ * 0.92 (README has the figures), so softmax is kept for comparison only.
  *
  * A trained or loaded model keeps its weights quantised (model_quant): int8 per label with one
  * scale per label by default, a quarter of float32, so 15 labels over 2^18 buckets take 4 MB
- * in memory and on disk, and prediction reads a quarter of the memory (see model.c for the
- * measurements behind the choice).
+ * in memory and on disk, and prediction reads a quarter of the memory; the measured cost is
+ * 0.0001 of accuracy.
  *
- * The file: "OTKMODEL", a version, the feature configuration, the label names, biases and
- * scales, the weights, and a 64-bit FNV-1a checksum of everything before it; all integers and
- * floats little-endian. model_load checks every part and says which one is wrong.
+ * The file: "OTKMODEL", a version, the feature configuration, the loss and probability scale,
+ * the label names, biases and scales, the weights, and a 64-bit FNV-1a checksum of everything
+ * before it; all integers and floats little-endian. model_load checks every part and says which
+ * one is wrong.
  */
 #ifndef CLASSIFIER_MODEL_H
 #define CLASSIFIER_MODEL_H
