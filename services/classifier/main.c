@@ -10,6 +10,7 @@
  *                                    topic model)
  *   classifier classify [--stats]    message.v1 NDJSON on stdin -> classified.v1 NDJSON on
  *                                    stdout, the service's code path, for back-tests and benches
+ *                                    (with --model M: that model's labels alone, cli.h)
  *   classifier --help                the settings
  *
  * The shipped default models (trained at build time on the project's own corpus,
@@ -110,6 +111,10 @@ static struct classifier *open_classifier(const char *model_dir, const char *reg
 
 static int cmd_classify(int argc, char **argv)
 {
+	/* With --model: that model alone (cli.h), for back-testing a retrained model. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--model"))
+			return cli_classify(argc, argv);
 	bool stats = argc > 1 && !strcmp(argv[1], "--stats");
 	char err[512];
 	struct classifier *c =
