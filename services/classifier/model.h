@@ -16,6 +16,10 @@
  * in memory and on disk, and prediction reads a quarter of the memory; the measured cost is
  * 0.0001 of accuracy.
  *
+ * A model is never changed by scoring: threads may share one (each with its own featurizer).
+ * In memory a row of weights is padded to a multiple of 16 labels (model.c says why), so a
+ * two-label model takes as much memory as a sixteen-label one (4 MB at 2^18 buckets, int8).
+ *
  * The file: "OTKMODEL", a version, the feature configuration, the loss and probability scale,
  * the label names, biases and scales, the weights, and a 64-bit FNV-1a checksum of everything
  * before it; all integers and floats little-endian. model_load checks every part and says which

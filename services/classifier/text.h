@@ -11,8 +11,9 @@
  *    Greek and Cyrillic (А-Я, Ѐ-Џ, and the paired letters of the other Cyrillic alphabets),
  *    and ё/Ё become е, as Russian writers use them interchangeably.
  *  - A word whose letters mix Cyrillic with Latin look-alikes (a c e o p x y k m t h b, as in
- *    «oтoпление» typed with Latin o's) is written all in Cyrillic; a word with any other Latin
- *    letter is left as it is.
+ *    «oтoпление» typed with Latin o's) or with Latin vowels whose acute accent marks stress
+ *    (á é ó ý, as in «зáмок») is written all in Cyrillic; a word with any other Latin letter
+ *    is left as it is.
  *  - Combining accents (U+0300..U+036F, stress marks), soft hyphens and zero-width joiners
  *    are dropped inside words; every other character that is not a letter or a digit
  *    (punctuation, symbols, emoji, other scripts, invalid UTF-8) separates tokens.
