@@ -130,7 +130,7 @@ $(SHARE)/classifier/taxonomy.json: $(CLASSIFIER_DATA)/taxonomy.json
 
 $(SHARE)/classifier/incident.model: $(CLASSIFIER_DATA)/corpus.ndjson $(B)/bin/classifier
 	@mkdir -p $(@D)
-	$(B)/bin/classifier train --input $< --text-column text --label-column incident --folds 0 \
+	$(B)/bin/classifier train --input $< --text-column text --label-column incident \
 		--out $@ >/dev/null
 
 # The topic model learns from the incidents only: non-incidents are the other model's job.
@@ -138,7 +138,7 @@ $(SHARE)/classifier/topic.model: $(CLASSIFIER_DATA)/corpus.ndjson $(B)/bin/class
 	@mkdir -p $(@D)
 	grep '"incident": *true' $< > $@.corpus
 	$(B)/bin/classifier train --input $@.corpus --text-column text --label-column topic \
-		--folds 0 --out $@ >/dev/null
+		--out $@ >/dev/null
 	rm -f $@.corpus
 
 # ---- tests -----------------------------------------------------------------------------------
