@@ -38,6 +38,7 @@
 #include "log.h"
 #include "strbuf.h"
 #include "timefmt.h"
+#include "files.h"
 #include "xalloc.h"
 
 #define PUSH_BATCH 50
@@ -532,30 +533,6 @@ static bool parse_int(const char *s, long min, long max, long *out)
 	return true;
 }
 
-static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
-{
-	FILE *f = fopen(path, "rb");
-	struct strbuf sb = {0};
-	char chunk[16384];
-	size_t got;
-
-	if (!f) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(&sb, chunk, got);
-	if (ferror(f)) {
-		snprintf(why, whylen, "%s: read error", path);
-		fclose(f);
-		strbuf_release(&sb);
-		return NULL;
-	}
-	fclose(f);
-	*len = sb.len;
-	return strbuf_detach(&sb);
-}
-
 int main(int argc, char **argv)
 {
 	const char *posts_path = NULL, *bind = "127.0.0.1", *push_url = NULL, *push_token = NULL;
@@ -621,7 +598,7 @@ int main(int argc, char **argv)
 		log_error("curl_global_init failed", NULL);
 		return 1;
 	}
-	text = read_file(posts_path, &len, why, sizeof(why));
+	text = file_read(posts_path, &len, why, sizeof(why));
 	if (!text) {
 		log_error("cannot read the posts", "{s:s}", "error", why);
 		return 2;

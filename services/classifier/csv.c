@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "files.h"
 #include "xalloc.h"
 
 struct csv_reader {
@@ -401,31 +402,13 @@ int records_load(const char *path, const char *text_column, const char *label_co
                  struct records *out, char *err, size_t errlen)
 {
 	enum records_format fmt = RECORDS_AUTO;
-	FILE *fp = fopen(path, "rb");
-	char *data = NULL;
-	size_t len = 0, cap = 0, got;
+	size_t len = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!fp) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	char *data = file_read(path, &len, err, errlen);
+	if (!data)
 		return -1;
-	}
-	do {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 1 << 16;
-			data = xrealloc(data, cap);
-		}
-		got = fread(data + len, 1, cap - len, fp);
-		len += got;
-	} while (got > 0);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read failed: %s", path, strerror(errno));
-		fclose(fp);
-		free(data);
-		return -1;
-	}
-	fclose(fp);
 	if (ends_with(path, ".ndjson") || ends_with(path, ".jsonl") || ends_with(path, ".json"))
 		fmt = RECORDS_NDJSON;
 	else if (ends_with(path, ".csv"))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "utf8.h"
+#include "files.h"
 #include "xalloc.h"
 
 #define MODEL_MAGIC "OTKMODEL"
@@ -934,30 +935,12 @@ fail:
 
 struct model *model_load(const char *path, char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "rb");
-	unsigned char *data = NULL;
-	size_t len = 0, cap = 0, got;
+	size_t len = 0;
 	struct model *m;
+	char *data = file_read(path, &len, err, errlen);
 
-	if (!fp) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+	if (!data)
 		return NULL;
-	}
-	do {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 1 << 20;
-			data = xrealloc(data, cap);
-		}
-		got = fread(data + len, 1, cap - len, fp);
-		len += got;
-	} while (got > 0);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read failed: %s", path, strerror(errno));
-		fclose(fp);
-		free(data);
-		return NULL;
-	}
-	fclose(fp);
 	m = model_load_mem(data, len, path, err, errlen);
 	free(data);
 	return m;

@@ -1,0 +1,39 @@
+/* files: whole-file reads (see files.h). */
+#include "files.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+char *file_read(const char *path, size_t *len, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n = 0, cap = 0, got;
+	char *data = NULL;
+
+	if (!fp) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (n + 1 >= cap) {
+			cap = cap ? 2 * cap : 1 << 16;
+			data = xrealloc(data, cap);
+		}
+		got = fread(data + n, 1, cap - n - 1, fp);
+		n += got;
+	} while (got > 0);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s: read failed: %s", path, strerror(errno));
+		fclose(fp);
+		free(data);
+		return NULL;
+	}
+	fclose(fp);
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
