@@ -278,9 +278,7 @@ int main(int argc, char **argv)
 		;
 	status = 0;
 out:
-	if (lifecycle_stopping())
-		service_drain(&c.svc);
-	sources_join(&sources);
+	sources_join(&sources); /* no-op unless an error came after sources_start */
 	if (c.svc.http) {
 		http_server_free(c.svc.http); /* handlers use the pool: stop them first */
 		c.svc.http = NULL;
