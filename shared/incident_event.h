@@ -40,14 +40,14 @@ struct incident_event {
 	char *event_id; /* unique, stable across replays */
 	enum incident_event_type type;
 	int64_t incident_id;
-	int64_t occurred_at;         /* ms since the epoch, UTC */
-	json_t *incident;            /* object: the incident after the change (required) */
-	json_t *authority;           /* object or NULL: responsible authority */
-	json_t *previous_authority;  /* object or NULL (reassigned) */
-	json_t *parent_authority;    /* object or NULL (overdue, escalated) */
-	json_t *answer;              /* object or NULL (responded) */
-	json_t *feedback;            /* object or NULL (feedback) */
-	json_t *reports;             /* array (possibly empty), never NULL after decode */
+	int64_t occurred_at;        /* ms since the epoch, UTC */
+	json_t *incident;           /* object: the incident after the change (required) */
+	json_t *authority;          /* object or NULL: responsible authority */
+	json_t *previous_authority; /* object or NULL (reassigned) */
+	json_t *parent_authority;   /* object or NULL (overdue, escalated) */
+	json_t *answer;             /* object or NULL (responded) */
+	json_t *feedback;           /* object or NULL (feedback) */
+	json_t *reports;            /* array (possibly empty), never NULL after decode */
 };
 
 /* "incident.assigned" for INCIDENT_ASSIGNED; NULL for an out-of-range value. Static string. */
