@@ -58,50 +58,24 @@ struct api_settings {
  *             API_SETTINGS_VARS(struct assigner_settings, api),
  *             ...};
  */
-/* clang-format off: one entry a line reads better than the formatter's one member a line */
-#define API_SETTINGS_VARS(type, member)                                                            \
-	{"API_TOKENS",                                                                             \
-	 CONFIG_STRING,                                                                            \
-	 NULL,                                                                                     \
-	 false,                                                                                    \
-	 true,                                                                                     \
-	 "operator API tokens and roles: token=operator,token2=authority:<id>,token3=viewer",      \
-	 offsetof(type, member.tokens),                                                            \
-	 0,                                                                                        \
-	 0},                                                                                       \
-	        {"TAXONOMY_FILE",                                                                  \
-	         CONFIG_STRING,                                                                    \
-	         NULL,                                                                             \
-	         false,                                                                            \
-	         false,                                                                            \
-	         "topic names for filters and Open311 (default: "                                  \
-	         "<binary>/../share/classifier/taxonomy.json)",                                    \
-	         offsetof(type, member.taxonomy_file),                                             \
-	         0,                                                                                \
-	         0},                                                                               \
-	        {"STATS_MIN_SAMPLE",                                                               \
-	         CONFIG_INT,                                                                       \
-	         "5",                                                                              \
-	         true,                                                                             \
-	         false,                                                                            \
-	         "fewest cases behind a share, a mean or a ranking in /v1/stats",                  \
-	         offsetof(type, member.stats_min_sample),                                          \
-	         1,                                                                                \
-	         1000},                                                                            \
-	        {"OPEN311_PUBLIC",                                                                 \
-	         CONFIG_BOOL,                                                                      \
-	         "true",                                                                           \
-	         true,                                                                             \
-	         false,                                                                            \
-	         "Open311 GeoReport v2 reads without a token",                                     \
-	         offsetof(type, member.open311_public),                                            \
-	         0,                                                                                \
-	         0},                                                                               \
-	{                                                                                          \
-		"PUBLIC_URL", CONFIG_STRING, NULL, false, false,                                   \
-		        "base URL of this API in links (default: relative links)",                 \
-		        offsetof(type, member.public_url), 0, 0                                    \
-	}
+/* One entry a line reads better than the formatter's one member a line. */
+/* clang-format off */
+#define API_SETTINGS_VARS(type, member) \
+	{"API_TOKENS", CONFIG_STRING, NULL, false, true, \
+	 "operator API tokens and roles: token=operator,token2=authority:<id>,token3=viewer", \
+	 offsetof(type, member.tokens), 0, 0}, \
+	{"TAXONOMY_FILE", CONFIG_STRING, NULL, false, false, \
+	 "topic names for filters and Open311 (default: <binary>/../share/classifier/taxonomy.json)", \
+	 offsetof(type, member.taxonomy_file), 0, 0}, \
+	{"STATS_MIN_SAMPLE", CONFIG_INT, "5", true, false, \
+	 "fewest cases behind a share, a mean or a ranking in /v1/stats", \
+	 offsetof(type, member.stats_min_sample), 1, 1000}, \
+	{"OPEN311_PUBLIC", CONFIG_BOOL, "true", true, false, \
+	 "Open311 GeoReport v2 reads without a token", \
+	 offsetof(type, member.open311_public), 0, 0}, \
+	{"PUBLIC_URL", CONFIG_STRING, NULL, false, false, \
+	 "base URL of this API in links (default: relative links)", \
+	 offsetof(type, member.public_url), 0, 0}
 /* clang-format on */
 
 /*
