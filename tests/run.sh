@@ -86,7 +86,8 @@ integ=""
 # Integration tests, and each service's own tests (tests/<service>/), which need the servers too.
 for src in tests/*/test_*.c tests/integration/test_*.sh; do
 	case "$src" in tests/unit/*) continue ;; *.c) t="$B/${src%.c}" ;; *) t=$src ;; esac
-	[ -e "$t" ] && selected "$(basename "$t")" && integ="$integ $t"
+	# By path, so that a service's name selects its own tests (TEST_FILTER=classifier).
+	[ -e "$t" ] && selected "$t" && integ="$integ $t"
 done
 
 if [ -n "$integ" ]; then

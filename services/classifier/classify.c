@@ -26,9 +26,12 @@ struct classifier {
 	struct urgency_rules *urgency;
 	struct taxonomy *taxonomy;
 	struct text_pipeline *tp;
+	struct token_list toks; /* the message's, shared by every stage */
 	struct featurizer *fz;
 	struct fvec x;
 	float *probs;
+	int *sub_hits; /* per sub-topic, taxonomy_match */
+	int *lexicon;  /* per topic label of the topic model: taxonomy_topics index */
 	int incident_true;
 	double threshold;
 	double lexicon_weight;
@@ -45,9 +48,12 @@ void classifier_free(struct classifier *c)
 	urgency_free(c->urgency);
 	taxonomy_free(c->taxonomy);
 	text_free(c->tp);
+	token_list_clear(&c->toks);
 	featurizer_free(c->fz);
 	fvec_clear(&c->x);
 	free(c->probs);
+	free(c->sub_hits);
+	free(c->lexicon);
 	free(c);
 }
 
@@ -70,7 +76,7 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 	    !(c->tp = text_new(why, sizeof(why))) ||
 	    !(c->gazetteer = gazetteer_load(p->gazetteer, why, sizeof(why))) ||
 	    !(c->urgency = urgency_load(p->taxonomy, why, sizeof(why))) ||
-	    !(c->taxonomy = taxonomy_load(p->taxonomy, c->tp, why, sizeof(why))))
+	    !(c->taxonomy = taxonomy_load(p->taxonomy, why, sizeof(why))))
 		goto fail;
 	c->incident_true = model_label_index(c->incident, "true");
 	if (c->incident_true < 0 || model_label_count(c->incident) != 2) {
@@ -93,6 +99,12 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 	if (!(c->fz = featurizer_new(model_features(c->topic), why, sizeof(why))))
 		goto fail;
 	c->probs = xcalloc(model_label_count(c->topic) + 2, sizeof(*c->probs));
+	c->sub_hits = xcalloc(taxonomy_subtopic_count(c->taxonomy) + 1, sizeof(*c->sub_hits));
+	c->lexicon = xcalloc(model_label_count(c->topic), sizeof(*c->lexicon));
+	for (uint32_t i = 0; i < model_label_count(c->topic); i++)
+		for (size_t t = 0; t < taxonomy_ntopics; t++)
+			if (!strcmp(model_label(c->topic, i), taxonomy_topics[t]))
+				c->lexicon[i] = (int)t;
 	snprintf(c->version, sizeof(c->version), "%.16s.%.16s", model_version(c->incident),
 	         model_version(c->topic));
 	return c;
@@ -118,10 +130,15 @@ static json_t *string_array(const char *const *items, size_t n)
 int classifier_decide(struct classifier *c, const struct message *m, struct classification *out)
 {
 	const char *text = m->text ? m->text : "";
-	size_t len = strlen(text);
+	struct place_reading community;
 
 	memset(out, 0, sizeof(*out));
-	features_extract_named(c->fz, text, len, &c->x);
+	/* The community name first: reading it tokenises it, which would invalidate the text's
+	 * tokens. Then the text is tokenised once, for every stage below. */
+	place_read_community(c->gazetteer, c->tp, m->community_name, &community);
+	text_tokenize(c->tp, text, strlen(text), &c->toks);
+	features_extract_tokens(c->fz, c->toks.items, c->toks.n, true, &c->x);
+	taxonomy_match(c->taxonomy, c->toks.items, c->toks.n, c->sub_hits);
 
 	model_predict(c->incident, &c->x, c->probs);
 	out->incident_score = c->probs[c->incident_true];
@@ -132,14 +149,12 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	 * odds by exp(LEXICON_WEIGHT); renormalised. It rescues topics the small default corpus
 	 * teaches poorly, and a retrained regional model keeps its say. */
 	if (c->lexicon_weight > 0) {
-		int hits[16];
+		int hits[TAXONOMY_NTOPICS];
 		double sum = 0;
-		taxonomy_topic_hits(c->taxonomy, c->tp, text, hits);
+		taxonomy_topic_hits(c->taxonomy, c->sub_hits, hits);
 		for (uint32_t i = 0; i < model_label_count(c->topic); i++) {
-			const char *label = model_label(c->topic, i);
-			for (size_t t = 0; t < taxonomy_ntopics; t++)
-				if (!strcmp(label, taxonomy_topics[t]))
-					c->probs[i] *= (float)exp(c->lexicon_weight * hits[t]);
+			if (hits[c->lexicon[i]])
+				c->probs[i] *= (float)exp(c->lexicon_weight * hits[c->lexicon[i]]);
 			sum += c->probs[i];
 		}
 		best = 0;
@@ -156,7 +171,7 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 		json_object_set_new(
 		        out->scores, model_label(c->topic, i),
 		        json_real((double)((int)(c->probs[i] * 10000.0f + 0.5f)) / 10000.0));
-	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->tp, text, out->topic, NULL));
+	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->sub_hits, out->topic, NULL));
 
 	struct feature_weight fw[TOP_FEATURES];
 	size_t nfw = features_explain(c->fz, c->topic, &c->x, best, fw, TOP_FEATURES);
@@ -167,8 +182,8 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 		                                (double)fw[i].weight));
 
 	struct place_result place;
-	place_resolve(c->gazetteer, c->tp, text, m->community_name, m->has_coords, m->lat, m->lon,
-	              &place);
+	place_resolve_tokens(c->gazetteer, text, c->toks.items, c->toks.n, &community,
+	                     m->has_coords, m->lat, m->lon, &place);
 	out->municipality = xstrdup(place.municipality);
 	out->municipality_method = xstrdup(place_method_name(place.method));
 	out->municipality_confidence = place.confidence;
@@ -182,7 +197,7 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 		                      json_string(place.candidates[i].municipality));
 
 	struct urgency_result urg;
-	urgency_assess(c->urgency, c->tp, text, &urg);
+	urgency_assess_tokens(c->urgency, c->toks.items, c->toks.n, &urg);
 	out->urgency = xstrdup(urgency_level_name(urg.level));
 	out->urgency_terms = string_array(urg.terms, urg.nterms);
 

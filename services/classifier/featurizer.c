@@ -41,10 +41,10 @@ struct slot {
 
 struct featurizer {
 	struct features_config cfg;
-	struct text_pipeline *text;
-	struct token *toks;
-	size_t toks_cap;
-	uint32_t *cps, *offs; /* "_word_" for character n-grams */
+	struct text_pipeline *text; /* for callers that pass text, not tokens */
+	struct token_list own;      /* their tokens */
+	const struct token *toks;   /* the current text's tokens (borrowed) */
+	uint32_t *cps, *offs;       /* "_word_" for character n-grams */
 	size_t cps_cap;
 	struct slot *slots; /* the merge table */
 	uint32_t slot_mask, gen;
@@ -126,7 +126,7 @@ void featurizer_free(struct featurizer *f)
 	if (!f)
 		return;
 	text_free(f->text);
-	free(f->toks);
+	token_list_clear(&f->own);
 	free(f->cps);
 	free(f->offs);
 	free(f->slots);
@@ -335,10 +335,11 @@ static size_t number_shape(const struct token *t, char *shape, size_t cap)
 	return n;
 }
 
-uint32_t features_extract(struct featurizer *f, const char *text, size_t len, struct fvec *out)
+uint32_t features_extract_tokens(struct featurizer *f, const struct token *toks, size_t ntok,
+                                 bool explain, struct fvec *out)
 {
 	const struct features_config *c = &f->cfg;
-	size_t ntok, prev = SIZE_MAX;
+	size_t prev = SIZE_MAX;
 	double norm = 0.0;
 
 	out->n = 0;
@@ -347,17 +348,11 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 		f->gen = 1;
 	}
 	f->nnames = 0;
-	f->named_valid = false;
-	/* At most one token per input byte. */
-	if (f->toks_cap < len + 1) {
-		f->toks_cap = len + 1 > 2 * f->toks_cap ? len + 1 : 2 * f->toks_cap;
-		free(f->toks);
-		f->toks = xmalloc(f->toks_cap * sizeof(*f->toks));
-	}
-	ntok = text_tokens(f->text, text, len, f->toks, f->toks_cap);
+	f->naming = explain;
+	f->toks = toks;
 	f->ntoks = ntok;
 	for (size_t i = 0; i < ntok; i++) {
-		const struct token *t = &f->toks[i];
+		const struct token *t = &toks[i];
 		uint64_t h;
 		uint32_t at;
 
@@ -383,7 +378,7 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 				name_add(f, h, at, KIND_STEM, (uint32_t)i, 0, 0);
 		}
 		if (c->bigrams && prev != SIZE_MAX) {
-			const struct token *p = &f->toks[prev];
+			const struct token *p = &toks[prev];
 			h = fnv_add(kind_seed(KIND_BIGRAM), p->stem, p->stem_len);
 			h = fnv_add(h, " ", 1);
 			h = fnv_add(h, t->stem, t->stem_len);
@@ -406,22 +401,24 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
 		for (uint32_t i = 0; i < out->n; i++)
 			out->val[i] *= inv;
 	}
+	f->named_valid = explain;
 	return out->n;
 }
 
-/* ---- explaining ---------------------------------------------------------------------------- */
+uint32_t features_extract(struct featurizer *f, const char *text, size_t len, struct fvec *out)
+{
+	text_tokenize(f->text, text, len, &f->own);
+	return features_extract_tokens(f, f->own.items, f->own.n, false, out);
+}
 
 uint32_t features_extract_named(struct featurizer *f, const char *text, size_t len,
                                 struct fvec *out)
 {
-	uint32_t n;
-
-	f->naming = true;
-	n = features_extract(f, text, len, out);
-	f->naming = false;
-	f->named_valid = true;
-	return n;
+	text_tokenize(f->text, text, len, &f->own);
+	return features_extract_tokens(f, f->own.items, f->own.n, true, out);
 }
+
+/* ---- explaining ---------------------------------------------------------------------------- */
 
 struct name_buf {
 	char *s;

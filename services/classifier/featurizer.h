@@ -17,7 +17,8 @@
  * n-grams), finished with a 64-bit avalanche (murmur3's fmix64), its top `bits` bits the
  * bucket: stable across machines and builds, so a saved model is valid wherever it is loaded.
  *
- * A featurizer owns a text pipeline (one stemmer) and scratch space: one per thread.
+ * A featurizer owns a text pipeline (one stemmer), for callers that pass it text, and scratch
+ * space: one per thread.
  */
 #ifndef CLASSIFIER_FEATURIZER_H
 #define CLASSIFIER_FEATURIZER_H
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 struct model;
+struct token;
 
 #define FEATURES_MIN_BITS 10
 #define FEATURES_MAX_BITS 24
@@ -82,6 +84,15 @@ uint32_t features_extract(struct featurizer *f, const char *text, size_t len, st
  * features_explain. */
 uint32_t features_extract_named(struct featurizer *f, const char *text, size_t len,
                                 struct fvec *out);
+
+/*
+ * The same over tokens the caller made (text_tokens, text_tokenize), so that one tokenisation
+ * serves the featurizer and the other readers of a text; with explain, as
+ * features_extract_named. The tokens are borrowed: with explain they must stay valid until
+ * features_explain is done with them.
+ */
+uint32_t features_extract_tokens(struct featurizer *f, const struct token *toks, size_t n,
+                                 bool explain, struct fvec *out);
 
 struct feature_weight {
 	char name[96]; /* "stem:отоплен", cut on a character boundary if longer */

@@ -145,7 +145,7 @@ static int cmd_classify(int argc, char **argv)
 		}
 		classifier_decide(c, &r.message, &r.c);
 		json_t *rec = classified_encode(&r);
-		char *s = json_dumps(rec, JSON_COMPACT);
+		char *s = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
 		puts(s);
 		free(s);
 		json_decref(rec);

@@ -8,12 +8,12 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc.h"
 #include "text.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -24,7 +24,6 @@
 #define MIN_STEM_LETTERS 5 /* a stem match needs a word stem at least this long */
 #define MAX_MENTIONS 64    /* per text; later ones are not read */
 #define MAX_TALLIES 16     /* distinct municipalities weighed per text */
-#define STACK_TOKENS 512
 
 /* ---- the gazetteer ------------------------------------------------------------------------- */
 
@@ -138,18 +137,6 @@ static const char *const route_words[] = {
 static const char *const lead_preps[] = {"в", "во", "на", "по", "у", NULL};
 
 /* ---- helpers --------------------------------------------------------------------------------- */
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -383,17 +370,17 @@ static int add_form(struct loader *ld, const char *s, uint32_t muni, int32_t set
 	struct form *f;
 
 	if (n == 0) {
-		set_err(ld->err, ld->errlen, "%s: no words after normalisation", where);
+		doc_err(ld->err, ld->errlen, "%s: no words after normalisation", where);
 		return -1;
 	}
 	if (n > PLACE_MAX_FORM_WORDS) {
-		set_err(ld->err, ld->errlen, "%s: more than %d words", where, PLACE_MAX_FORM_WORDS);
+		doc_err(ld->err, ld->errlen, "%s: more than %d words", where, PLACE_MAX_FORM_WORDS);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (kl + toks[i].word_len + 2 > sizeof(key) ||
 		    sl + toks[i].stem_len + 2 > sizeof(stem_key)) {
-			set_err(ld->err, ld->errlen, "%s: too long", where);
+			doc_err(ld->err, ld->errlen, "%s: too long", where);
 			return -1;
 		}
 		if (i) {
@@ -446,7 +433,7 @@ static int get_string(struct loader *ld, const json_t *obj, const char *key, con
 	if (!v)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		set_err(ld->err, ld->errlen, "%s.%s: must be a non-empty string", where, key);
+		doc_err(ld->err, ld->errlen, "%s.%s: must be a non-empty string", where, key);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -460,22 +447,22 @@ static int get_coords(struct loader *ld, const json_t *obj, const char *where, d
 	const json_t *la = json_object_get(obj, "lat"), *lo = json_object_get(obj, "lon");
 
 	if (!la || !lo) {
-		set_err(ld->err, ld->errlen, "%s: missing %s", where, !la ? "lat" : "lon");
+		doc_err(ld->err, ld->errlen, "%s: missing %s", where, !la ? "lat" : "lon");
 		return -1;
 	}
 	if (!json_is_number(la) || !json_is_number(lo)) {
-		set_err(ld->err, ld->errlen, "%s: %s must be a number", where,
+		doc_err(ld->err, ld->errlen, "%s: %s must be a number", where,
 		        !json_is_number(la) ? "lat" : "lon");
 		return -1;
 	}
 	*lat = json_number_value(la);
 	*lon = json_number_value(lo);
 	if (!(*lat >= -90.0 && *lat <= 90.0)) {
-		set_err(ld->err, ld->errlen, "%s: lat out of range", where);
+		doc_err(ld->err, ld->errlen, "%s: lat out of range", where);
 		return -1;
 	}
 	if (!(*lon >= -180.0 && *lon <= 180.0)) {
-		set_err(ld->err, ld->errlen, "%s: lon out of range", where);
+		doc_err(ld->err, ld->errlen, "%s: lon out of range", where);
 		return -1;
 	}
 	return 0;
@@ -490,7 +477,7 @@ static int get_flag(struct loader *ld, const json_t *obj, const char *key, const
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v)) {
-		set_err(ld->err, ld->errlen, "%s.%s: must be true or false", where, key);
+		doc_err(ld->err, ld->errlen, "%s.%s: must be true or false", where, key);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -509,14 +496,14 @@ static int add_form_list(struct loader *ld, const json_t *obj, const char *key, 
 	if (!arr)
 		return 0;
 	if (!json_is_array(arr)) {
-		set_err(ld->err, ld->errlen, "%s.%s: must be an array of strings", where, key);
+		doc_err(ld->err, ld->errlen, "%s.%s: must be an array of strings", where, key);
 		return -1;
 	}
 	json_array_foreach(arr, i, v)
 	{
 		snprintf(at, sizeof(at), "%s.%s[%zu]", where, key, i);
 		if (!json_is_string(v)) {
-			set_err(ld->err, ld->errlen, "%s: must be a string", at);
+			doc_err(ld->err, ld->errlen, "%s: must be a string", at);
 			return -1;
 		}
 		if (add_form(ld, json_string_value(v), muni, settlement, ambiguous, false, at) < 0)
@@ -535,13 +522,13 @@ static int load_settlement(struct loader *ld, const json_t *s, uint32_t muni, co
 	char at[192];
 
 	if (!json_is_object(s)) {
-		set_err(ld->err, ld->errlen, "%s: must be an object", where);
+		doc_err(ld->err, ld->errlen, "%s: must be an object", where);
 		return -1;
 	}
 	if (get_string(ld, s, "name", where, &name) < 0)
 		return -1;
 	if (!name) {
-		set_err(ld->err, ld->errlen, "%s: missing name", where);
+		doc_err(ld->err, ld->errlen, "%s: missing name", where);
 		return -1;
 	}
 	if (get_coords(ld, s, where, &lat, &lon) < 0 ||
@@ -577,7 +564,7 @@ static int load_municipality(struct loader *ld, const json_t *m, size_t idx)
 
 	snprintf(where, sizeof(where), "municipalities[%zu]", idx);
 	if (!json_is_object(m)) {
-		set_err(ld->err, ld->errlen, "%s: must be an object", where);
+		doc_err(ld->err, ld->errlen, "%s: must be an object", where);
 		return -1;
 	}
 	if (get_string(ld, m, "id", where, &id) < 0 ||
@@ -585,23 +572,23 @@ static int load_municipality(struct loader *ld, const json_t *m, size_t idx)
 	    get_string(ld, m, "short", where, &short_name) < 0)
 		return -1;
 	if (!id) {
-		set_err(ld->err, ld->errlen, "%s: missing id", where);
+		doc_err(ld->err, ld->errlen, "%s: missing id", where);
 		return -1;
 	}
 	if (!valid_id(id)) {
-		set_err(ld->err, ld->errlen,
+		doc_err(ld->err, ld->errlen,
 		        "%s: id \"%s\" must be 1 to 64 of a-z, 0-9, '_' and '-'", where, id);
 		return -1;
 	}
 	for (i = 0; i < g->nmunis; i++) {
 		if (strcmp(g->munis[i].id, id) == 0) {
-			set_err(ld->err, ld->errlen,
+			doc_err(ld->err, ld->errlen,
 			        "%s: duplicate id \"%s\" (also municipalities[%zu])", where, id, i);
 			return -1;
 		}
 	}
 	if (!name) {
-		set_err(ld->err, ld->errlen, "%s: missing name", where);
+		doc_err(ld->err, ld->errlen, "%s: missing name", where);
 		return -1;
 	}
 	g->munis = xrealloc(g->munis, (g->nmunis + 1) * sizeof(*g->munis));
@@ -614,7 +601,7 @@ static int load_municipality(struct loader *ld, const json_t *m, size_t idx)
 	if (centre) {
 		snprintf(at, sizeof(at), "%s.center", where);
 		if (!json_is_object(centre)) {
-			set_err(ld->err, ld->errlen, "%s: must be an object", at);
+			doc_err(ld->err, ld->errlen, "%s: must be an object", at);
 			return -1;
 		}
 		if (get_coords(ld, centre, at, &mu->lat, &mu->lon) < 0)
@@ -636,7 +623,7 @@ static int load_municipality(struct loader *ld, const json_t *m, size_t idx)
 
 	sets = json_object_get(m, "settlements");
 	if (sets && !json_is_array(sets)) {
-		set_err(ld->err, ld->errlen, "%s.settlements: must be an array", where);
+		doc_err(ld->err, ld->errlen, "%s.settlements: must be an array", where);
 		return -1;
 	}
 	json_array_foreach(sets, i, s)
@@ -686,18 +673,18 @@ static struct gazetteer *load_json(json_t *root, const char *name, char *err, si
 	size_t i;
 
 	if (!json_is_object(root)) {
-		set_err(err, errlen, "%s: the top level must be an object", name);
+		doc_err(err, errlen, "%s: the top level must be an object", name);
 		goto fail;
 	}
 	schema = json_object_get(root, "schema");
 	if (schema && (!json_is_string(schema) ||
 	               strcmp(json_string_value(schema), "municipalities.v1") != 0)) {
-		set_err(err, errlen, "%s: schema must be \"municipalities.v1\"", name);
+		doc_err(err, errlen, "%s: schema must be \"municipalities.v1\"", name);
 		goto fail;
 	}
 	munis = json_object_get(root, "municipalities");
 	if (!json_is_array(munis) || json_array_size(munis) == 0) {
-		set_err(err, errlen, "%s: municipalities must be a non-empty array", name);
+		doc_err(err, errlen, "%s: municipalities must be a non-empty array", name);
 		goto fail;
 	}
 	ld.tp = text_new(err, errlen);
@@ -717,37 +704,25 @@ fail:
 	return NULL;
 }
 
-struct gazetteer *gazetteer_load(const char *path, char *err, size_t errlen)
+static struct gazetteer *load(const char *name, const char *data, size_t len, char *err,
+                              size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	struct gazetteer *g;
+	json_t *root = doc_read(name, data, len, err, errlen);
+	struct gazetteer *g = root ? load_json(root, name, err, errlen) : NULL;
 
-	if (!root) {
-		set_err(err, errlen, "%s: line %d column %d: %s", path, je.line, je.column,
-		        je.text);
-		return NULL;
-	}
-	g = load_json(root, path, err, errlen);
 	json_decref(root);
 	return g;
+}
+
+struct gazetteer *gazetteer_load(const char *path, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, err, errlen);
 }
 
 struct gazetteer *gazetteer_load_mem(const char *data, size_t len, const char *name, char *err,
                                      size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	struct gazetteer *g;
-
-	if (!root) {
-		set_err(err, errlen, "%s: line %d column %d: %s", name, je.line, je.column,
-		        je.text);
-		return NULL;
-	}
-	g = load_json(root, name, err, errlen);
-	json_decref(root);
-	return g;
+	return load(name, data, len, err, errlen);
 }
 
 void gazetteer_free(struct gazetteer *g)
@@ -1272,23 +1247,6 @@ static void resolve_coords(const struct gazetteer *g, double lat, double lon,
 
 /* ---- resolving ------------------------------------------------------------------------------- */
 
-/* Tokenises s into the stack buffer, or into *heap (caller frees) when it is full. */
-static size_t tokenise(struct text_pipeline *tp, const char *s, size_t len, struct token *stack,
-                       struct token **heap, const struct token **out)
-{
-	size_t n = text_tokens(tp, s, len, stack, STACK_TOKENS);
-
-	*heap = NULL;
-	*out = stack;
-	if (n == STACK_TOKENS) {
-		size_t cap = len + 1;
-		*heap = xmalloc(cap * sizeof(**heap));
-		n = text_tokens(tp, s, len, *heap, cap);
-		*out = *heap;
-	}
-	return n;
-}
-
 /* Reads the tokens toks[0..n) of s (may be NULL: evidence is then the normalised form). */
 static void read_tokens(const struct gazetteer *g, const char *s, const struct token *toks,
                         size_t n, const int *ctx, size_t nctx, bool first_free,
@@ -1339,16 +1297,14 @@ static void read_tokens(const struct gazetteer *g, const char *s, const struct t
 int place_read_community(const struct gazetteer *g, struct text_pipeline *tp, const char *name,
                          struct place_reading *out)
 {
-	struct token stack[STACK_TOKENS], *heap = NULL;
-	const struct token *toks = stack;
-	size_t n = 0;
+	struct token_list toks = {0};
 
 	if (!g || !tp || !out)
 		return -1;
-	if (name && *name)
-		n = tokenise(tp, name, strlen(name), stack, &heap, &toks);
-	read_tokens(g, name, toks, n, NULL, 0, true, PLACE_COMMUNITY, out);
-	free(heap);
+	if (name)
+		text_tokenize(tp, name, strlen(name), &toks);
+	read_tokens(g, name, toks.items, toks.n, NULL, 0, true, PLACE_COMMUNITY, out);
+	token_list_clear(&toks);
 	return 0;
 }
 
@@ -1465,18 +1421,17 @@ int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const cha
                   struct place_result *out)
 {
 	struct place_reading community;
-	struct token stack[STACK_TOKENS], *heap = NULL;
-	const struct token *toks = stack;
-	size_t n = 0;
+	struct token_list toks = {0};
 	int rc;
 
 	if (!g || !tp || !out)
 		return -1;
 	/* The community first: tokenising the text afterwards keeps its tokens valid. */
 	place_read_community(g, tp, community_name, &community);
-	if (text && *text)
-		n = tokenise(tp, text, strlen(text), stack, &heap, &toks);
-	rc = place_resolve_tokens(g, text, toks, n, &community, has_coords, lat, lon, out);
-	free(heap);
+	if (text)
+		text_tokenize(tp, text, strlen(text), &toks);
+	rc = place_resolve_tokens(g, text, toks.items, toks.n, &community, has_coords, lat, lon,
+	                          out);
+	token_list_clear(&toks);
 	return rc;
 }

@@ -176,7 +176,8 @@ int place_read_community(const struct gazetteer *g, struct text_pipeline *tp, co
  * Resolves the municipality of a message: its text (may be NULL), the name of the community it
  * was posted in (may be NULL), and its coordinates when has_coords (ignored when out of range).
  * tp is the caller's text pipeline; its earlier tokens are invalidated. Fills *out; returns 0,
- * or -1 when g, tp or out is NULL. Allocates only for texts of more than 512 tokens.
+ * or -1 when g, tp or out is NULL. Allocates the text's tokens: a caller that classifies many
+ * texts tokenises them itself and calls place_resolve_tokens.
  */
 int place_resolve(const struct gazetteer *g, struct text_pipeline *tp, const char *text,
                   const char *community_name, bool has_coords, double lat, double lon,

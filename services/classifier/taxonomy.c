@@ -1,39 +1,52 @@
-/* taxonomy: topic codes and the sub-topic lexicon (see taxonomy.h). */
+/* taxonomy: topic codes and the sub-topic lexicon, indexed by first stem (see taxonomy.h). */
 #include "taxonomy.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc.h"
+#include "hash.h"
 #include "text.h"
 #include "xalloc.h"
 
-#define MAX_TERM_WORDS 8
-#define MAX_TEXT_TOKENS 1024
+#define STACK_FOUND 256
 
-const char *const taxonomy_topics[] = {
+const char *const taxonomy_topics[TAXONOMY_NTOPICS] = {
         "housing",    "improvement", "roads",  "waste",         "transport",
         "healthcare", "education",   "social", "ecology",       "animals",
         "safety",     "telecom",     "trade",  "culture_sport", "other",
 };
-const size_t taxonomy_ntopics = sizeof(taxonomy_topics) / sizeof(taxonomy_topics[0]);
+const size_t taxonomy_ntopics = TAXONOMY_NTOPICS;
 
 struct term {
-	size_t nwords;
-	char *stems[MAX_TERM_WORDS];
+	uint32_t sub;  /* its sub-topic */
+	uint32_t next; /* the next term with the same first stem, + 1; 0 ends the chain */
+	uint32_t nwords;
+	char *stems[TAXONOMY_MAX_TERM_WORDS];
+	uint32_t lens[TAXONOMY_MAX_TERM_WORDS];
 };
 
 struct subtopic {
 	char *code;
-	const char *topic; /* one of taxonomy_topics */
-	struct term *terms;
-	size_t nterms;
+	uint32_t topic; /* index in taxonomy_topics */
+};
+
+/* A slot of the first-stem index: the chain of terms whose first stem hashes to hash. */
+struct slot {
+	uint64_t hash;
+	uint32_t head; /* term + 1; 0 is an empty slot */
 };
 
 struct taxonomy {
 	struct subtopic *subs;
 	size_t nsubs;
+	struct term *terms;
+	size_t nterms;
+	struct slot *slots;
+	size_t nslots; /* a power of two */
 };
 
 int taxonomy_is_topic(const char *code)
@@ -44,170 +57,263 @@ int taxonomy_is_topic(const char *code)
 	return 0;
 }
 
-static size_t topic_index(const char *code)
+static int topic_index(const char *code)
 {
-	for (size_t i = 0; i < taxonomy_ntopics; i++)
+	for (size_t i = 0; code && i < taxonomy_ntopics; i++)
 		if (!strcmp(code, taxonomy_topics[i]))
-			return i;
-	return taxonomy_ntopics - 1;
-}
-
-static const char *topic_code(const char *code)
-{
-	for (size_t i = 0; i < taxonomy_ntopics; i++)
-		if (!strcmp(code, taxonomy_topics[i]))
-			return taxonomy_topics[i];
-	return NULL;
-}
-
-static void term_from(struct term *t, struct text_pipeline *tp, const char *s)
-{
-	struct token toks[MAX_TERM_WORDS];
-	t->nwords = text_tokens(tp, s, strlen(s), toks, MAX_TERM_WORDS);
-	for (size_t i = 0; i < t->nwords; i++)
-		t->stems[i] = xstrdup(toks[i].stem);
+			return (int)i;
+	return -1;
 }
 
 void taxonomy_free(struct taxonomy *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nsubs; i++) {
-		for (size_t j = 0; j < t->subs[i].nterms; j++)
-			for (size_t w = 0; w < t->subs[i].terms[j].nwords; w++)
-				free(t->subs[i].terms[j].stems[w]);
-		free(t->subs[i].terms);
+	for (size_t i = 0; i < t->nsubs; i++)
 		free(t->subs[i].code);
-	}
+	for (size_t i = 0; i < t->nterms; i++)
+		for (uint32_t w = 0; w < t->terms[i].nwords; w++)
+			free(t->terms[i].stems[w]);
 	free(t->subs);
+	free(t->terms);
+	free(t->slots);
 	free(t);
 }
 
-struct taxonomy *taxonomy_load(const char *path, struct text_pipeline *tp, char *err, size_t errlen)
+static bool same_stem(const struct term *term, uint32_t w, const struct token *tok)
 {
-	json_error_t je;
-	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!doc) {
-		snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
-		return NULL;
-	}
-	struct taxonomy *t = xcalloc(1, sizeof(*t));
-	json_t *topics = json_object_get(doc, "topics");
-	size_t i, j, k;
-	json_t *topic, *sub, *term;
-	bool seen[16] = {false};
+	return tok->stem_len == term->lens[w] &&
+	       memcmp(tok->stem, term->stems[w], tok->stem_len) == 0;
+}
 
+/* The index slot of first stem s[0..len) with hash h: its chain, or the empty slot for it. */
+static struct slot *slot_for(const struct taxonomy *t, const char *s, uint32_t len, uint64_t h)
+{
+	size_t i = (size_t)h & (t->nslots - 1);
+
+	while (t->slots[i].head) {
+		const struct term *first = &t->terms[t->slots[i].head - 1];
+		if (t->slots[i].hash == h && first->lens[0] == len &&
+		    memcmp(first->stems[0], s, len) == 0)
+			break;
+		i = (i + 1) & (t->nslots - 1);
+	}
+	return &t->slots[i];
+}
+
+static void index_build(struct taxonomy *t)
+{
+	t->nslots = 16;
+	while (t->nslots < 2 * t->nterms)
+		t->nslots *= 2;
+	t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+	/* From the last term to the first, so that each chain runs in file order. */
+	for (size_t i = t->nterms; i-- > 0;) {
+		struct term *term = &t->terms[i];
+		uint64_t h = fnv1a64(FNV1A64_OFFSET, term->stems[0], term->lens[0]);
+		struct slot *s = slot_for(t, term->stems[0], term->lens[0], h);
+		term->next = s->head;
+		s->hash = h;
+		s->head = (uint32_t)i + 1;
+	}
+}
+
+/* Adds the term s of sub-topic sub; where names it in errors. */
+static int add_term(struct taxonomy *t, struct text_pipeline *tp, size_t *cap, uint32_t sub,
+                    const char *s, const char *where, char *err, size_t errlen)
+{
+	struct token toks[TAXONOMY_MAX_TERM_WORDS + 1];
+	size_t n = text_tokens(tp, s, strlen(s), toks, TAXONOMY_MAX_TERM_WORDS + 1);
+	struct term *term;
+
+	if (n == 0 || n > TAXONOMY_MAX_TERM_WORDS) {
+		if (n)
+			doc_err(err, errlen, "%s: more than %d words", where,
+			        TAXONOMY_MAX_TERM_WORDS);
+		else
+			doc_err(err, errlen, "%s: no words after normalisation", where);
+		return -1;
+	}
+	if (t->nterms == *cap) {
+		*cap = *cap ? 2 * *cap : 256;
+		t->terms = xrealloc(t->terms, *cap * sizeof(*t->terms));
+	}
+	term = &t->terms[t->nterms++];
+	memset(term, 0, sizeof(*term));
+	term->sub = sub;
+	term->nwords = (uint32_t)n;
+	for (size_t w = 0; w < n; w++) {
+		term->stems[w] = xstrdup(toks[w].stem);
+		term->lens[w] = toks[w].stem_len;
+	}
+	return 0;
+}
+
+static struct taxonomy *load_json(const json_t *doc, const char *name, char *err, size_t errlen)
+{
+	struct taxonomy *t = xcalloc(1, sizeof(*t));
+	struct text_pipeline *tp = text_new(err, errlen);
+	const json_t *topics = json_object_get(doc, "topics"), *topic, *sub, *term;
+	bool seen[TAXONOMY_NTOPICS] = {false};
+	size_t i, j, k, term_cap = 0;
+	char where[640];
+
+	if (!tp)
+		goto fail;
 	if (!json_is_array(topics)) {
-		snprintf(err, errlen, "%s: topics: must be an array", path);
+		doc_err(err, errlen, "%s: topics: must be an array", name);
 		goto fail;
 	}
 	json_array_foreach(topics, i, topic)
 	{
 		const char *code = json_string_value(json_object_get(topic, "code"));
-		const char *tc = code ? topic_code(code) : NULL;
-		if (!tc) {
-			snprintf(err, errlen, "%s: topics[%zu].code: not one of the 15 topic codes",
-			         path, i);
+		const json_t *subs = json_object_get(topic, "subtopics");
+		int ti = topic_index(code);
+		if (ti < 0) {
+			doc_err(err, errlen, "%s: topics[%zu].code: not one of the 15 topic codes",
+			        name, i);
 			goto fail;
 		}
-		for (size_t c = 0; c < taxonomy_ntopics; c++)
-			if (taxonomy_topics[c] == tc)
-				seen[c] = true;
-		json_array_foreach(json_object_get(topic, "subtopics"), j, sub)
+		seen[ti] = true;
+		t->subs = xrealloc(t->subs, (t->nsubs + json_array_size(subs)) * sizeof(*t->subs));
+		json_array_foreach(subs, j, sub)
 		{
 			const char *sc = json_string_value(json_object_get(sub, "code"));
-			size_t plen = strlen(tc);
-			if (!sc || strncmp(sc, tc, plen) != 0 || sc[plen] != '.' || !sc[plen + 1]) {
-				snprintf(err, errlen,
-				         "%s: topics[%zu].subtopics[%zu].code: must start with "
-				         "\"%s.\"",
-				         path, i, j, tc);
+			size_t plen = strlen(code);
+			uint32_t si = (uint32_t)t->nsubs;
+			if (!sc || strncmp(sc, code, plen) != 0 || sc[plen] != '.' ||
+			    !sc[plen + 1]) {
+				doc_err(err, errlen,
+				        "%s: topics[%zu].subtopics[%zu].code: must start with "
+				        "\"%s.\"",
+				        name, i, j, code);
 				goto fail;
 			}
-			t->subs = xrealloc(t->subs, (t->nsubs + 1) * sizeof(*t->subs));
-			struct subtopic *s = &t->subs[t->nsubs++];
-			memset(s, 0, sizeof(*s));
-			s->code = xstrdup(sc);
-			s->topic = tc;
-			json_t *terms = json_object_get(sub, "terms");
-			s->terms = xcalloc(json_array_size(terms) + 1, sizeof(*s->terms));
-			json_array_foreach(terms, k, term)
+			t->subs[t->nsubs++] = (struct subtopic){xstrdup(sc), (uint32_t)ti};
+			json_array_foreach(json_object_get(sub, "terms"), k, term)
 			{
-				if (!json_is_string(term))
-					continue;
-				term_from(&s->terms[s->nterms], tp, json_string_value(term));
-				if (s->terms[s->nterms].nwords)
-					s->nterms++;
+				snprintf(where, sizeof(where),
+				         "%s: topics[%zu].subtopics[%zu].terms[%zu]", name, i, j,
+				         k);
+				if (!json_is_string(term)) {
+					doc_err(err, errlen, "%s: must be a string", where);
+					goto fail;
+				}
+				if (add_term(t, tp, &term_cap, si, json_string_value(term), where,
+				             err, errlen) < 0)
+					goto fail;
 			}
 		}
 	}
 	for (size_t c = 0; c < taxonomy_ntopics; c++)
 		if (!seen[c]) {
-			snprintf(err, errlen, "%s: topics: \"%s\" is missing", path,
-			         taxonomy_topics[c]);
+			doc_err(err, errlen, "%s: topics: \"%s\" is missing", name,
+			        taxonomy_topics[c]);
 			goto fail;
 		}
-	json_decref(doc);
+	index_build(t);
+	text_free(tp);
 	return t;
 fail:
-	json_decref(doc);
+	text_free(tp);
 	taxonomy_free(t);
 	return NULL;
+}
+
+static struct taxonomy *load(const char *name, const char *data, size_t len, char *err,
+                             size_t errlen)
+{
+	json_t *doc = doc_read(name, data, len, err, errlen);
+	struct taxonomy *t = doc ? load_json(doc, name, err, errlen) : NULL;
+
+	json_decref(doc);
+	return t;
+}
+
+struct taxonomy *taxonomy_load(const char *path, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, err, errlen);
+}
+
+struct taxonomy *taxonomy_load_mem(const char *data, size_t len, const char *name, char *err,
+                                   size_t errlen)
+{
+	return load(name, data, len, err, errlen);
+}
+
+size_t taxonomy_subtopic_count(const struct taxonomy *t)
+{
+	return t->nsubs;
+}
+
+const char *taxonomy_subtopic_code(const struct taxonomy *t, size_t i)
+{
+	return t->subs[i].code;
 }
 
 static bool term_at(const struct term *term, const struct token *toks, size_t n, size_t at)
 {
 	if (at + term->nwords > n)
 		return false;
-	for (size_t w = 0; w < term->nwords; w++)
-		if (strcmp(toks[at + w].stem, term->stems[w]) != 0)
+	for (uint32_t w = 1; w < term->nwords; w++)
+		if (!same_stem(term, w, &toks[at + w]))
 			return false;
 	return true;
 }
 
-/* Distinct terms of s found in toks[0..n). */
-static int subtopic_hits(const struct subtopic *s, const struct token *toks, size_t n)
+void taxonomy_match(const struct taxonomy *t, const struct token *toks, size_t n, int *hits)
 {
-	int h = 0;
-	for (size_t j = 0; j < s->nterms; j++)
-		for (size_t at = 0; at < n; at++)
-			if (term_at(&s->terms[j], toks, n, at)) {
-				h++;
-				break;
+	uint32_t stack[STACK_FOUND], *found = stack;
+	size_t nfound = 0, cap = STACK_FOUND;
+
+	memset(hits, 0, t->nsubs * sizeof(*hits));
+	for (size_t at = 0; at < n; at++) {
+		const struct token *tok = &toks[at];
+		uint64_t h = fnv1a64(FNV1A64_OFFSET, tok->stem, tok->stem_len);
+		uint32_t i = slot_for(t, tok->stem, tok->stem_len, h)->head;
+
+		for (; i; i = t->terms[i - 1].next) {
+			const struct term *term = &t->terms[i - 1];
+			size_t f = 0;
+			if (!term_at(term, toks, n, at))
+				continue;
+			while (f < nfound && found[f] != i)
+				f++;
+			if (f < nfound)
+				continue; /* counted already */
+			if (nfound == cap) {
+				cap *= 2;
+				found = found == stack ? memcpy(xmalloc(cap * sizeof(*found)),
+				                                stack, sizeof(stack))
+				                       : xrealloc(found, cap * sizeof(*found));
 			}
-	return h;
-}
-
-void taxonomy_topic_hits(const struct taxonomy *t, struct text_pipeline *tp, const char *text,
-                         int *hits)
-{
-	static _Thread_local struct token toks[MAX_TEXT_TOKENS];
-	size_t n = text ? text_tokens(tp, text, strlen(text), toks, MAX_TEXT_TOKENS) : 0;
-
-	memset(hits, 0, taxonomy_ntopics * sizeof(*hits));
-	for (size_t i = 0; i < t->nsubs; i++)
-		hits[topic_index(t->subs[i].topic)] += subtopic_hits(&t->subs[i], toks, n);
-}
-
-const char *taxonomy_subtopic(const struct taxonomy *t, struct text_pipeline *tp, const char *text,
-                              const char *topic, int *hits)
-{
-	static _Thread_local struct token toks[MAX_TEXT_TOKENS];
-	size_t n = text ? text_tokens(tp, text, strlen(text), toks, MAX_TEXT_TOKENS) : 0;
-	const char *best = NULL;
-	int best_hits = 0;
-
-	for (size_t i = 0; topic && i < t->nsubs; i++) {
-		const struct subtopic *s = &t->subs[i];
-		if (strcmp(s->topic, topic) != 0)
-			continue;
-		int h = subtopic_hits(s, toks, n);
-		if (h > best_hits) {
-			best_hits = h;
-			best = s->code;
+			found[nfound++] = i;
+			hits[term->sub]++;
 		}
 	}
-	if (hits)
-		*hits = best_hits;
-	return best;
+	if (found != stack)
+		free(found);
+}
+
+void taxonomy_topic_hits(const struct taxonomy *t, const int *hits, int *topic_hits)
+{
+	memset(topic_hits, 0, taxonomy_ntopics * sizeof(*topic_hits));
+	for (size_t i = 0; i < t->nsubs; i++)
+		topic_hits[t->subs[i].topic] += hits[i];
+}
+
+const char *taxonomy_subtopic(const struct taxonomy *t, const int *hits, const char *topic,
+                              int *best)
+{
+	int ti = topic_index(topic), best_hits = 0;
+	const char *code = NULL;
+
+	for (size_t i = 0; ti >= 0 && i < t->nsubs; i++)
+		if ((int)t->subs[i].topic == ti && hits[i] > best_hits) {
+			best_hits = hits[i];
+			code = t->subs[i].code;
+		}
+	if (best)
+		*best = best_hits;
+	return code;
 }

@@ -684,3 +684,21 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 	}
 	return n;
 }
+
+size_t text_tokenize(struct text_pipeline *p, const char *s, size_t len, struct token_list *l)
+{
+	/* At most one token per input byte. */
+	if (l->cap < len + 1) {
+		l->cap = len + 1 > 2 * l->cap ? len + 1 : 2 * l->cap;
+		free(l->items);
+		l->items = xmalloc(l->cap * sizeof(*l->items));
+	}
+	l->n = text_tokens(p, s, len, l->items, l->cap);
+	return l->n;
+}
+
+void token_list_clear(struct token_list *l)
+{
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}

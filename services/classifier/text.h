@@ -75,6 +75,20 @@ void text_free(struct text_pipeline *p);
 size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct token *out,
                    size_t max);
 
+/* The tokens of a whole text, in an array that grows as needed and is reused from one text to
+ * the next. A zeroed list is an empty one; token_list_clear frees it. */
+struct token_list {
+	struct token *items;
+	size_t n, cap;
+};
+
+/* Tokenises all of s[0..len) (see text_tokens) into l, replacing its tokens. Returns l->n. The
+ * tokens are borrowed from p, as text_tokens's. */
+size_t text_tokenize(struct text_pipeline *p, const char *s, size_t len, struct token_list *l);
+
+/* Frees l's array and empties it. */
+void token_list_clear(struct token_list *l);
+
 /* True when the normalised word w[0..len) is in the stop-word list. */
 bool text_is_stop_word(const char *w, size_t len);
 

@@ -7,18 +7,17 @@
 #include "urgency.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc.h"
 #include "text.h"
 #include "utf8.h"
 #include "xalloc.h"
 
 #define PREFIX_LETTERS 5 /* stems this long match by prefix; shorter ones exactly */
-#define STACK_TOKENS 512
 #define STACK_PHRASES 256
 
 struct uword {
@@ -59,18 +58,6 @@ struct urgency_rules {
 	struct bucket *buckets; /* open addressing; key_len 0 is empty */
 	size_t nbuckets;        /* a power of two */
 };
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool word_is(const struct token *t, const char *w)
 {
@@ -197,11 +184,11 @@ static int add_phrase(struct urgency_rules *r, struct text_pipeline *tp, const c
 	struct phrase *p;
 
 	if (n == 0) {
-		set_err(err, errlen, "%s: no words after normalisation", where);
+		doc_err(err, errlen, "%s: no words after normalisation", where);
 		return -1;
 	}
 	if (n > URGENCY_MAX_PHRASE_WORDS) {
-		set_err(err, errlen, "%s: more than %d words", where, URGENCY_MAX_PHRASE_WORDS);
+		doc_err(err, errlen, "%s: more than %d words", where, URGENCY_MAX_PHRASE_WORDS);
 		return -1;
 	}
 	if (r->nphrases == r->cap) {
@@ -244,22 +231,22 @@ static struct urgency_rules *load_json(const json_t *root, const char *name, cha
 	char where[96];
 
 	if (!json_is_object(root)) {
-		set_err(err, errlen, "%s: the top level must be an object", name);
+		doc_err(err, errlen, "%s: the top level must be an object", name);
 		goto fail;
 	}
 	u = json_object_get(root, "urgency");
 	if (!json_is_object(u)) {
-		set_err(err, errlen, "%s: urgency must be an object", name);
+		doc_err(err, errlen, "%s: urgency must be an object", name);
 		goto fail;
 	}
 	terms = json_object_get(u, "high_terms");
 	if (!json_is_array(terms)) {
-		set_err(err, errlen, "%s: urgency.high_terms must be an array of strings", name);
+		doc_err(err, errlen, "%s: urgency.high_terms must be an array of strings", name);
 		goto fail;
 	}
 	groups = json_object_get(u, "high_if_all");
 	if (groups && !json_is_array(groups)) {
-		set_err(err, errlen, "%s: urgency.high_if_all must be an array of arrays", name);
+		doc_err(err, errlen, "%s: urgency.high_if_all must be an array of arrays", name);
 		goto fail;
 	}
 	tp = text_new(err, errlen);
@@ -271,7 +258,7 @@ static struct urgency_rules *load_json(const json_t *root, const char *name, cha
 	{
 		snprintf(where, sizeof(where), "urgency.high_terms[%zu]", i);
 		if (!json_is_string(v)) {
-			set_err(err, errlen, "%s: must be a string", where);
+			doc_err(err, errlen, "%s: must be a string", where);
 			goto fail;
 		}
 		if (add_phrase(r, tp, json_string_value(v), where, err, errlen) < 0)
@@ -288,7 +275,7 @@ static struct urgency_rules *load_json(const json_t *root, const char *name, cha
 
 		snprintf(where, sizeof(where), "urgency.high_if_all[%zu]", i);
 		if (!json_is_array(g) || json_array_size(g) == 0) {
-			set_err(err, errlen, "%s: must be a non-empty array of strings", where);
+			doc_err(err, errlen, "%s: must be a non-empty array of strings", where);
 			goto fail;
 		}
 		gr->first = (uint32_t)r->nphrases;
@@ -296,7 +283,7 @@ static struct urgency_rules *load_json(const json_t *root, const char *name, cha
 		{
 			snprintf(where, sizeof(where), "urgency.high_if_all[%zu][%zu]", i, j);
 			if (!json_is_string(v)) {
-				set_err(err, errlen, "%s: must be a string", where);
+				doc_err(err, errlen, "%s: must be a string", where);
 				goto fail;
 			}
 			if (add_phrase(r, tp, json_string_value(v), where, err, errlen) < 0)
@@ -331,37 +318,25 @@ fail:
 	return NULL;
 }
 
-struct urgency_rules *urgency_load(const char *taxonomy_path, char *err, size_t errlen)
+static struct urgency_rules *load(const char *name, const char *data, size_t len, char *err,
+                                  size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_load_file(taxonomy_path, 0, &je);
-	struct urgency_rules *r;
+	json_t *root = doc_read(name, data, len, err, errlen);
+	struct urgency_rules *r = root ? load_json(root, name, err, errlen) : NULL;
 
-	if (!root) {
-		set_err(err, errlen, "%s: line %d column %d: %s", taxonomy_path, je.line, je.column,
-		        je.text);
-		return NULL;
-	}
-	r = load_json(root, taxonomy_path, err, errlen);
 	json_decref(root);
 	return r;
+}
+
+struct urgency_rules *urgency_load(const char *taxonomy_path, char *err, size_t errlen)
+{
+	return load(taxonomy_path, NULL, 0, err, errlen);
 }
 
 struct urgency_rules *urgency_load_mem(const char *data, size_t len, const char *name, char *err,
                                        size_t errlen)
 {
-	json_error_t je;
-	json_t *root = json_loadb(data, len, 0, &je);
-	struct urgency_rules *r;
-
-	if (!root) {
-		set_err(err, errlen, "%s: line %d column %d: %s", name, je.line, je.column,
-		        je.text);
-		return NULL;
-	}
-	r = load_json(root, name, err, errlen);
-	json_decref(root);
-	return r;
+	return load(name, data, len, err, errlen);
 }
 
 void urgency_free(struct urgency_rules *r)
@@ -434,21 +409,6 @@ static bool negated(const struct phrase *p, const struct token *toks, size_t n, 
 			return true;
 	}
 	return false;
-}
-
-static size_t tokenise(struct text_pipeline *tp, const char *s, size_t len, struct token *stack,
-                       struct token **heap, const struct token **out)
-{
-	size_t n = text_tokens(tp, s, len, stack, STACK_TOKENS);
-
-	*heap = NULL;
-	*out = stack;
-	if (n == STACK_TOKENS) {
-		*heap = xmalloc((len + 1) * sizeof(**heap));
-		n = text_tokens(tp, s, len, *heap, len + 1);
-		*out = *heap;
-	}
-	return n;
 }
 
 static void add_term(const char **list, size_t *n, const char *label)
@@ -553,16 +513,14 @@ int urgency_assess_tokens(const struct urgency_rules *r, const struct token *tok
 int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, const char *text,
                    struct urgency_result *out)
 {
-	struct token stack[STACK_TOKENS], *heap = NULL;
-	const struct token *toks = stack;
-	size_t n = 0;
+	struct token_list toks = {0};
 	int rc;
 
 	if (!r || !tp || !out)
 		return -1;
-	if (text && *text)
-		n = tokenise(tp, text, strlen(text), stack, &heap, &toks);
-	rc = urgency_assess_tokens(r, toks, n, out);
-	free(heap);
+	if (text)
+		text_tokenize(tp, text, strlen(text), &toks);
+	rc = urgency_assess_tokens(r, toks.items, toks.n, out);
+	token_list_clear(&toks);
 	return rc;
 }

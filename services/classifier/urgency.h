@@ -83,8 +83,9 @@ struct urgency_result {
 
 /*
  * Assesses text (may be NULL: normal). tp is the caller's text pipeline; its earlier tokens
- * are invalidated. Fills *out; returns 0, or -1 when r, tp or out is NULL. Allocates only for
- * texts of more than 512 tokens or rules of more than 256 phrases.
+ * are invalidated. Fills *out; returns 0, or -1 when r, tp or out is NULL. Allocates the
+ * text's tokens: a caller that assesses many texts tokenises them and calls
+ * urgency_assess_tokens.
  */
 int urgency_assess(const struct urgency_rules *r, struct text_pipeline *tp, const char *text,
                    struct urgency_result *out);

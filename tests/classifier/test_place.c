@@ -505,7 +505,7 @@ static void test_validation(void **state)
 	expect_file_error("place_dup_id.json",
 	                  "municipalities[2]: duplicate id \"abakan\" (also municipalities[0])");
 	expect_file_error("place_not_json.json", "place_not_json.json: line 1 column");
-	expect_file_error("place_missing.json", "place_missing.json: line");
+	expect_file_error("place_missing.json", "place_missing.json: cannot open: ");
 
 	expect_error("[]", "pack.json: the top level must be an object");
 	expect_error("{\"municipalities\": []}",
