@@ -1,0 +1,277 @@
+/* stats: the centre's figures in SQL, for GET /v1/stats and the gauges (see stats.h). */
+#include "stats.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apiutil.h"
+#include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "region.h"
+#include "timefmt.h"
+#include "topics.h"
+#include "xalloc.h"
+
+/*
+ * One statement for every grouping. An incident's first-answer outcome is decided once it was
+ * answered or its deadline passed; one still within its deadline counts for neither side.
+ * Times to the first answer are the working milliseconds actions.c recorded (first_answer_ms).
+ */
+/* clang-format off */
+#define STATS_BASE \
+	"WITH base AS (" \
+	" SELECT i.municipality, i.topic, i.authority_id, i.first_answer_ms, i.satisfied," \
+	"  i.first_answer_due IS NOT NULL AND (i.first_answered_at IS NOT NULL" \
+	"   OR i.first_answer_due <= $3::timestamptz) AS decided," \
+	"  i.first_answered_at IS NOT NULL AND i.first_answered_at <= i.first_answer_due" \
+	"   AS in_time" \
+	" FROM assigner.incidents i" \
+	" WHERE i.opened_at >= $1::timestamptz AND i.opened_at < $2::timestamptz" \
+	"  AND i.status <> 'rejected')"
+#define STATS_FIGURES \
+	" count(*)," \
+	" count(*) FILTER (WHERE decided)," \
+	" avg(in_time::int) FILTER (WHERE decided)," \
+	" count(first_answer_ms)," \
+	" avg(first_answer_ms) / 3600000.0," \
+	" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_answer_ms) / 3600000.0," \
+	" count(satisfied)," \
+	" avg(satisfied::int)"
+/* clang-format on */
+
+enum {
+	C_INCIDENTS,
+	C_ANSWERED_N,
+	C_IN_TIME,
+	C_FIRST_N,
+	C_FIRST_MEAN,
+	C_FIRST_MEDIAN,
+	C_SAT_N,
+	C_SAT_SHARE,
+	C_FIGURES /* count */
+};
+
+/* A figure backed by n cases: the value, or null under the minimum sample. */
+static json_t *figure(const PGresult *res, int row, int col, long n, int min_sample)
+{
+	if (PQgetisnull(res, row, col) || n < min_sample)
+		return json_null();
+	return json_real(round(strtod(PQgetvalue(res, row, col), NULL) * 10000) / 10000);
+}
+
+static long count_at(const PGresult *res, int row, int col)
+{
+	return atol(PQgetvalue(res, row, col));
+}
+
+/* The figures of one row, starting at column `at`. */
+static json_t *figures(const PGresult *res, int row, int at, int min_sample)
+{
+	long answered = count_at(res, row, at + C_ANSWERED_N);
+	long first = count_at(res, row, at + C_FIRST_N);
+	long sat = count_at(res, row, at + C_SAT_N);
+
+	return json_pack("{s:I, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "incidents",
+	                 (json_int_t)count_at(res, row, at + C_INCIDENTS), "answered_n",
+	                 (json_int_t)answered, "in_time_share",
+	                 figure(res, row, at + C_IN_TIME, answered, min_sample), "first_answer_n",
+	                 (json_int_t)first, "first_answer_mean_hours",
+	                 figure(res, row, at + C_FIRST_MEAN, first, min_sample),
+	                 "first_answer_median_hours",
+	                 figure(res, row, at + C_FIRST_MEDIAN, first, min_sample), "satisfaction_n",
+	                 (json_int_t)sat, "satisfaction_share",
+	                 figure(res, row, at + C_SAT_SHARE, sat, min_sample));
+}
+
+/* The display name of a group's key. */
+static const char *group_name(const struct region *region, const struct topics *topics,
+                              const char *dimension, const char *key)
+{
+	if (!key || !region) /* the gauges need no names */
+		return NULL;
+	if (!strcmp(dimension, "municipality")) {
+		const struct region_municipality *m = region_municipality(region, key);
+		return m ? m->short_name : NULL;
+	}
+	if (!strcmp(dimension, "topic")) {
+		const struct topic *t = topics_find(topics, key);
+		return t ? t->name : NULL;
+	}
+	const struct region_authority *a = region_authority(region, key);
+	return a ? a->name : NULL;
+}
+
+/* The groups with at least min_sample incidents, most incidents first (ties by key), at most
+ * five: {"<dimension>": key, "name", "incidents"}. */
+static json_t *top(const json_t *groups, const char *dimension, int min_sample)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *g;
+
+	/* groups are already ordered by incidents descending, then key (see the statement). */
+	json_array_foreach(groups, i, g)
+	{
+		if (json_array_size(out) == 5)
+			break;
+		if (json_integer_value(json_object_get(g, "incidents")) < min_sample ||
+		    json_is_null(json_object_get(g, dimension)))
+			continue;
+		json_array_append_new(out, json_pack("{s:O, s:O, s:O}", dimension,
+		                                     json_object_get(g, dimension), "name",
+		                                     json_object_get(g, "name"), "incidents",
+		                                     json_object_get(g, "incidents")));
+	}
+	return out;
+}
+
+json_t *stats_compute(struct db *db, const struct region *region, const struct topics *topics,
+                      int64_t from, int64_t to, int min_sample, char *err, size_t errlen)
+{
+	static const char *const dimensions[] = {"municipality", "topic", "authority"};
+	char f[32], t[32], now[32];
+	rfc3339_format(from, f);
+	rfc3339_format(to, t);
+	rfc3339_format(time_now_ms(), now);
+	const char *params[3] = {f, t, now};
+
+	/* g: 0 overall, 1 municipality, 2 topic, 3 authority; key: the group's id. */
+	PGresult *res = db_exec(
+	        db,
+	        STATS_BASE
+	        " SELECT CASE WHEN GROUPING(municipality, topic, authority_id) = 7"
+	        "   THEN 0 WHEN GROUPING(municipality) = 0 THEN 1"
+	        "   WHEN GROUPING(topic) = 0 THEN 2 ELSE 3 END AS g,"
+	        "  CASE WHEN GROUPING(municipality) = 0 THEN municipality"
+	        "   WHEN GROUPING(topic) = 0 THEN topic ELSE authority_id END AS key," STATS_FIGURES
+	        " FROM base"
+	        " GROUP BY GROUPING SETS ((), (municipality), (topic), (authority_id))"
+	        " ORDER BY g, count(*) DESC, key NULLS LAST",
+	        3, params, err, errlen);
+	if (!res)
+		return NULL;
+	json_t *overall = NULL;
+	json_t *groups[3] = {json_array(), json_array(), json_array()};
+	for (int row = 0; row < PQntuples(res); row++) {
+		int g = atoi(PQgetvalue(res, row, 0));
+		json_t *fig = figures(res, row, 2, min_sample);
+		if (g == 0) {
+			json_decref(overall);
+			overall = fig;
+			continue;
+		}
+		const char *key = PQgetisnull(res, row, 1) ? NULL : PQgetvalue(res, row, 1);
+		const char *name = group_name(region, topics, dimensions[g - 1], key);
+		json_object_set_new(fig, dimensions[g - 1], key ? json_string(key) : json_null());
+		json_object_set_new(fig, "name", name ? json_string(name) : json_null());
+		json_array_append_new(groups[g - 1], fig);
+	}
+	PQclear(res);
+	if (!overall) /* no incidents: GROUPING SETS' () still gives a row, but be sure */
+		overall = json_pack("{s:i, s:i, s:n, s:i, s:n, s:n, s:i, s:n}", "incidents", 0,
+		                    "answered_n", 0, "in_time_share", "first_answer_n", 0,
+		                    "first_answer_mean_hours", "first_answer_median_hours",
+		                    "satisfaction_n", 0, "satisfaction_share");
+	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "from", f, "to", t,
+	                 "min_sample", min_sample, "first_answer_time", "working hours", "overall",
+	                 overall, "top_municipalities", top(groups[0], "municipality", min_sample),
+	                 "top_topics", top(groups[1], "topic", min_sample), "by_municipality",
+	                 groups[0], "by_topic", groups[1], "by_authority", groups[2]);
+}
+
+/* ---- gauges ---------------------------------------------------------------------------------- */
+
+#define GAUGE_WINDOW_MS (30LL * 86400 * 1000)
+
+struct stats_gauges {
+	struct db_pool *pool;
+	int min_sample;
+	struct metric *open, *overdue, *in_time, *first_mean, *satisfaction, *satisfaction_n;
+};
+
+/* A share or mean as a gauge: NaN ("not known") under the minimum sample. */
+static double gauge_value(const json_t *v)
+{
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void gauges_collect(void *ctx)
+{
+	struct stats_gauges *g = ctx;
+	char err[256];
+	struct db *db = db_pool_acquire(g->pool, 1000, err, sizeof(err));
+	PGresult *res = NULL;
+	json_t *stats = NULL;
+
+	if (!db) {
+		log_warn("stats gauges: no database connection", "{s:s}", "error", err);
+		return;
+	}
+	res = db_exec(
+	        db,
+	        "SELECT count(*) FILTER (WHERE status IN ('moderation','assigned','responded')),"
+	        " count(*) FILTER (WHERE status IN ('moderation','assigned','responded')"
+	        "  AND overdue) FROM assigner.incidents",
+	        0, NULL, err, sizeof(err));
+	int64_t now = time_now_ms();
+	if (res)
+		stats = stats_compute(db, NULL, NULL, now - GAUGE_WINDOW_MS, now, g->min_sample,
+		                      err, sizeof(err));
+	if (!res || !stats) {
+		log_warn("stats gauges: query failed", "{s:s}", "error", err);
+		goto out;
+	}
+	metric_set(g->open, strtod(PQgetvalue(res, 0, 0), NULL));
+	metric_set(g->overdue, strtod(PQgetvalue(res, 0, 1), NULL));
+	const json_t *o = json_object_get(stats, "overall");
+	metric_set(g->in_time, gauge_value(json_object_get(o, "in_time_share")));
+	metric_set(g->first_mean,
+	           gauge_value(json_object_get(o, "first_answer_mean_hours")) * 3600);
+	metric_set(g->satisfaction, gauge_value(json_object_get(o, "satisfaction_share")));
+	metric_set(g->satisfaction_n,
+	           (double)json_integer_value(json_object_get(o, "satisfaction_n")));
+out:
+	json_decref(stats);
+	PQclear(res);
+	db_pool_release(g->pool, db);
+}
+
+struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool, int min_sample)
+{
+	struct stats_gauges *g = xcalloc(1, sizeof(*g));
+
+	g->pool = pool;
+	g->min_sample = min_sample;
+	g->open = metrics_gauge(reg, "assigner_incidents_open",
+	                        "Incidents open now (in moderation, assigned or responded).", NULL);
+	g->overdue = metrics_gauge(reg, "assigner_incidents_overdue",
+	                           "Open incidents past a deadline.", NULL);
+	g->in_time =
+	        metrics_gauge(reg, "assigner_answered_in_time_ratio",
+	                      "Share of incidents of the last 30 days answered by the first-answer"
+	                      " deadline (NaN under the minimum sample).",
+	                      NULL);
+	g->first_mean = metrics_gauge(reg, "assigner_first_answer_mean_seconds",
+	                              "Mean working time to the first answer, incidents of the last"
+	                              " 30 days (NaN under the minimum sample).",
+	                              NULL);
+	g->satisfaction =
+	        metrics_gauge(reg, "assigner_satisfaction_ratio",
+	                      "Share of citizens satisfied with the reaction, incidents of"
+	                      " the last 30 days (NaN under the minimum sample).",
+	                      NULL);
+	g->satisfaction_n =
+	        metrics_gauge(reg, "assigner_satisfaction_responses",
+	                      "Citizens' feedback behind assigner_satisfaction_ratio.", NULL);
+	metrics_on_render(reg, gauges_collect, g);
+	return g;
+}
+
+void stats_gauges_free(struct stats_gauges *g)
+{
+	free(g);
+}
