@@ -28,7 +28,7 @@ VARIANT := $(if $(SAN),san,dev)
 B := build/$(VARIANT)
 
 CC ?= cc
-PKGS := rdkafka libpq jansson libmicrohttpd libcurl libxml-2.0
+PKGS := rdkafka libpq jansson libmicrohttpd libcurl libxml-2.0 libcrypto
 TEST_PKGS := cmocka
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
