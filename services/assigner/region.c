@@ -173,20 +173,21 @@ static bool subtopic_of(const char *subtopic, const char *topic)
 
 /*
  * A string member of obj: returns it, or NULL. Absent or null is a problem when required; a
- * non-string or empty string always is. `at` names obj ("authorities[3]").
+ * non-string or empty string always is. `at` names obj ("authorities[3]", "" for the top).
  */
 static const char *get_str(struct loader *ld, const char *file, const json_t *obj, const char *at,
                            const char *key, bool required)
 {
 	const json_t *v = json_object_get(obj, key);
+	const char *dot = *at ? "." : "";
 
 	if (!v || json_is_null(v)) {
 		if (required)
-			problem(ld, file, "%s.%s: missing", at, key);
+			problem(ld, file, "%s%s%s: missing", at, dot, key);
 		return NULL;
 	}
 	if (!json_is_string(v) || json_string_length(v) == 0) {
-		problem(ld, file, "%s.%s: must be a non-empty string", at, key);
+		problem(ld, file, "%s%s%s: must be a non-empty string", at, dot, key);
 		return NULL;
 	}
 	return json_string_value(v);
@@ -199,7 +200,8 @@ static const char *get_id(struct loader *ld, const char *file, const json_t *obj
 	const char *s = get_str(ld, file, obj, at, key, required);
 
 	if (s && !is_ident(s)) {
-		problem(ld, file, "%s.%s: \"%s\" is not an identifier (a-z, 0-9, _)", at, key, s);
+		problem(ld, file, "%s%s%s: \"%s\" is not an identifier (a-z, 0-9, _)", at,
+		        *at ? "." : "", key, s);
 		return NULL;
 	}
 	return s;
@@ -489,7 +491,7 @@ static const struct region_authority *get_authority_ref(struct loader *ld, const
 	const struct region_authority *a = id ? region_authority(ld->r, id) : NULL;
 
 	if (id && !a && ld->r->auth)
-		problem(ld, file, "%s.%s: unknown authority \"%s\"", at, key, id);
+		problem(ld, file, "%s%s%s: unknown authority \"%s\"", at, *at ? "." : "", key, id);
 	return a;
 }
 
@@ -543,7 +545,7 @@ static void load_routing(struct loader *ld, const json_t *doc)
 	size_t i;
 	char at[64];
 
-	r->duty_desk = get_authority_ref(ld, file, doc, "routing", "duty_desk");
+	r->duty_desk = get_authority_ref(ld, file, doc, "", "duty_desk");
 	owners = json_object_get(doc, "topic_owners");
 	if (owners && !json_is_object(owners))
 		problem(ld, file, "topic_owners: must be an object (topic → authority id)");

@@ -9,7 +9,8 @@
  *
  * Routing: rules map topic (optionally sub-topic) × municipality (optionally "*") to an
  * authority, each rule with an id. The most specific matching rule wins (sub-topic before
- * topic, a named municipality before "*"). With no rule: the topic's regional ministry
+ * topic, a named municipality before "*"; "*" also matches an unresolved or unknown
+ * municipality). With no rule: the topic's regional ministry
  * (the authority named in routing.json "topic_owners") when the municipality is unknown, else
  * the municipality's administration, else the centre's duty desk. Every route says which rule
  * or fallback produced it, for the incident's audit trail.
@@ -31,9 +32,13 @@ struct region;
 struct region_authority {
 	const char *id;
 	const char *name;
-	const char *kind;     /* "ministry", "administration", "operator", "utility", "duty_desk" */
-	const char *parent;   /* authority id for escalation, NULL at the top */
-	const json_t *channels; /* array of {"type":"email","address"} / telegram chat_id / webhook url */
+	/* "duty_desk", "government", "ministry", "committee", "agency", "administration",
+	 * "department", "operator", "utility" */
+	const char *kind;
+	const char *parent; /* authority id for escalation, NULL at the top (the duty desk) */
+	/* Non-empty array of {"type":"email","address"}, {"type":"telegram","chat_id"} (a string:
+	 * "-100..." or "@name"), {"type":"webhook","url"} */
+	const json_t *channels;
 };
 
 struct region_municipality {
@@ -51,10 +56,10 @@ struct region_route {
 
 /* A deadline policy for one urgency ("high", "normal"). */
 struct region_deadline {
-	int64_t first_answer_ms; /* time to the first answer */
+	int64_t first_answer_ms;   /* time to the first answer */
 	bool first_answer_working; /* counted in working time (else calendar time) */
-	int final_answer_days;   /* working days to the final answer */
-	double reminder_share;   /* remind when this share of the first-answer time has passed */
+	int final_answer_days;     /* working days to the final answer */
+	double reminder_share;     /* remind when this share of the first-answer time has passed */
 };
 
 /* Loads and validates the pack in `dir`. NULL with every problem in err ("authorities.json:
