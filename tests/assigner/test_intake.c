@@ -1,0 +1,391 @@
+/*
+ * The assigner's intake against PostgreSQL with the shipped Khakassia pack: classified reports
+ * become incidents routed by the rules with working-time deadlines, related reports join one
+ * incident (same problem by text or address, within the window) and unrelated ones do not,
+ * affected citizens raise urgency, doubtful ones wait in moderation, non-incidents are kept
+ * for statistics only, and a replayed batch changes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_support.h"
+#include "incidents.h"
+#include "region.h"
+#include "timefmt.h"
+#include "workcal.h"
+
+static struct core core;
+
+static int setup_group(void **state)
+{
+	(void)state;
+	core_open(&core);
+	return 0;
+}
+
+static int teardown_group(void **state)
+{
+	(void)state;
+	core_close(&core);
+	return 0;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	core_reset(&core);
+	return 0;
+}
+
+static const char *const heat1 = "Третий день нет отопления в доме на улице Щетинкина 18, "
+                                 "батареи холодные, дети мёрзнут";
+static const char *const heat2 = "Щетинкина 18 опять без отопления, батареи ледяные уже третий "
+                                 "день";
+static const char *const road = "Огромная яма на дороге возле школы, машины пробивают колёса";
+
+static int64_t incidents(void)
+{
+	return core_int(&core, "SELECT count(*) FROM assigner.incidents", NULL);
+}
+
+static int64_t events(const char *type)
+{
+	return core_int(&core, "SELECT count(*) FROM assigner.outbox WHERE type = $1", type, NULL);
+}
+
+/* A time column of the (only) incident. */
+static int64_t ts(const char *column)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT to_jsonb(%s) #>> '{}' FROM assigner.incidents", column);
+	char *s = core_text(&core, sql, NULL);
+	int64_t ms = 0;
+	assert_non_null(s);
+	assert_int_equal(rfc3339_parse(s, &ms), 0);
+	free(s);
+	return ms;
+}
+
+static void test_opens_routes_and_sets_deadlines(void **state)
+{
+	(void)state;
+	struct report_spec r = {.id = "vk:1",
+	                        .text = heat1,
+	                        .subtopic = "housing.heating",
+	                        .municipality = "abakan"};
+	struct intake_counts c = core_store(&core, &r, 1);
+	assert_int_equal(c.opened, 1);
+	assert_int_equal(c.moderated, 0);
+	assert_int_equal(incidents(), 1);
+
+	/* Routed as the region's rules say, with the rule recorded on the row and in the audit. */
+	struct region_route want =
+	        region_route(core.region, "housing", "housing.heating", "abakan");
+	char *authority = core_text(&core, "SELECT authority_id FROM assigner.incidents", NULL);
+	char *rule = core_text(&core, "SELECT rule_id FROM assigner.incidents", NULL);
+	assert_string_equal(authority, want.authority->id);
+	assert_string_equal(rule, want.rule_id);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action = 'assigned'"
+	                          " AND details->>'rule_id' = $1 AND details->>'authority' = $2",
+	                          rule, authority, NULL),
+	                 1);
+	free(authority);
+	free(rule);
+	/* The classification evidence is in the audit of the opening. */
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action = 'opened'"
+	                          " AND details->'classification'->>'topic' = 'housing'"
+	                          " AND details->'classification'->'municipality_evidence' ? "
+	                          "'в городе'",
+	                          NULL),
+	                 1);
+	char *status = core_text(&core, "SELECT status FROM assigner.incidents", NULL);
+	assert_string_equal(status, "assigned");
+	free(status);
+
+	/* Normal urgency: 8 working hours to the first answer, 10 working days to the final. */
+	const struct workcal *cal = region_calendar(core.region);
+	int64_t start = ts("assigned_at");
+	int64_t first = ts("first_answer_due");
+	int64_t final = ts("final_answer_due");
+	int64_t remind = ts("reminder_at");
+	assert_int_equal(first, workcal_add_working(cal, start, 8 * 3600000LL));
+	assert_int_equal(final, workcal_add_working_days(cal, start, 10));
+	assert_int_equal(remind, workcal_add_working(cal, start, 6 * 3600000LL));
+	assert_true(workcal_working_between(cal, start, first) == 8 * 3600000LL);
+
+	/* incident.created, then incident.assigned. */
+	assert_int_equal(events("incident.created"), 1);
+	assert_int_equal(events("incident.assigned"), 1);
+	char *first_type =
+	        core_text(&core, "SELECT type FROM assigner.outbox ORDER BY id LIMIT 1", NULL);
+	assert_string_equal(first_type, "incident.created");
+	free(first_type);
+}
+
+static void test_related_reports_join_one_incident(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1", .text = heat1, .municipality = "abakan", .author = "a"},
+	        {.id = "vk:2",
+	         .text = heat2,
+	         .municipality = "abakan",
+	         .author = "b",
+	         .posted_at = core_time(60)},
+	        /* Same author again: a report more, not a citizen more. */
+	        {.id = "vk:3",
+	         .text = heat2,
+	         .municipality = "abakan",
+	         .author = "b",
+	         .posted_at = core_time(90)},
+	};
+	struct intake_counts c = core_store(&core, r, 3); /* one batch: grouped inside it too */
+	assert_int_equal(c.opened, 1);
+	assert_int_equal(c.joined, 2);
+	assert_int_equal(incidents(), 1);
+	assert_int_equal(core_int(&core, "SELECT reports FROM assigner.incidents", NULL), 3);
+	assert_int_equal(core_int(&core, "SELECT affected FROM assigner.incidents", NULL), 2);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.reports WHERE incident_id ="
+	                          " (SELECT id FROM assigner.incidents)",
+	                          NULL),
+	                 3);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action = 'joined'"
+	                          " AND details->>'by' = 'text'",
+	                          NULL),
+	                 2);
+	/* A join is audited, not published. */
+	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.outbox", NULL), 2);
+	int64_t last = ts("last_report_at");
+	assert_int_equal(last, core_time(90));
+}
+
+static void test_unrelated_reports_open_their_own(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1", .text = heat1, .municipality = "abakan"},
+	        /* another municipality */
+	        {.id = "vk:2", .text = heat1, .municipality = "chernogorsk"},
+	        /* another topic */
+	        {.id = "vk:3", .text = heat1, .topic = "roads", .municipality = "abakan"},
+	        /* another problem in the same topic and place */
+	        {.id = "vk:4",
+	         .text = "В подъезде не убирают мусор, управляющая компания не "
+	                 "отвечает на звонки",
+	         .municipality = "abakan"},
+	        /* the same words, after the window (72 h) */
+	        {.id = "vk:5",
+	         .text = heat1,
+	         .municipality = "abakan",
+	         .posted_at = core_time(73 * 60)},
+	};
+	struct intake_counts c = core_store(&core, r, 5);
+	assert_int_equal(c.opened, 5);
+	assert_int_equal(c.joined, 0);
+	assert_int_equal(incidents(), 5);
+}
+
+static void test_same_address_joins(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1",
+	         .text = heat1,
+	         .municipality = "abakan",
+	         .address = "Абакан, ул. Щетинкина, 18"},
+	        {.id = "vk:2",
+	         .text = "Жильцы просят помочь, сколько можно терпеть",
+	         .municipality = "abakan",
+	         .address = "абакан ул щетинкина 18"},
+	};
+	struct intake_counts c = core_store(&core, r, 2);
+	assert_int_equal(c.opened, 1);
+	assert_int_equal(c.joined, 1);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action = 'joined'"
+	                          " AND details->>'by' = 'address'",
+	                          NULL),
+	                 1);
+}
+
+static void test_affected_citizens_raise_urgency(void **state)
+{
+	(void)state;
+	struct report_spec r[5];
+	char ids[5][16], authors[5][16];
+	for (int i = 0; i < 5; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
+		snprintf(authors[i], sizeof(authors[i]), "citizen%d", i + 1);
+		r[i] = (struct report_spec){.id = ids[i],
+		                            .text = i % 2 ? heat2 : heat1,
+		                            .municipality = "abakan",
+		                            .author = authors[i],
+		                            .posted_at = core_time(i * 10)};
+	}
+	core_store(&core, r, 4);
+	char *urgency = core_text(&core, "SELECT urgency FROM assigner.incidents", NULL);
+	assert_string_equal(urgency, "normal");
+	free(urgency);
+	int64_t start = ts("assigned_at");
+
+	struct intake_counts c = core_store(&core, &r[4], 1); /* the fifth citizen */
+	assert_int_equal(c.raised, 1);
+	urgency = core_text(&core, "SELECT urgency FROM assigner.incidents", NULL);
+	assert_string_equal(urgency, "high");
+	free(urgency);
+	/* High: the first answer within 2 calendar hours of the same clock start. */
+	assert_int_equal(ts("assigned_at"), start);
+	assert_int_equal(ts("first_answer_due"), start + 2 * 3600000LL);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action ="
+	                          " 'urgency_raised' AND details->>'reason' = 'affected'",
+	                          NULL),
+	                 1);
+	/* The authority hears of it: incident.assigned again, with the new deadline. */
+	assert_int_equal(events("incident.assigned"), 2);
+	char *urg = core_text(&core,
+	                      "SELECT event->'incident'->>'urgency' FROM assigner.outbox"
+	                      " ORDER BY id DESC LIMIT 1",
+	                      NULL);
+	assert_string_equal(urg, "high");
+	free(urg);
+}
+
+static void test_high_report_raises_urgency(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1", .text = heat1, .municipality = "abakan"},
+	        {.id = "vk:2", .text = heat2, .municipality = "abakan", .urgency = "high"},
+	};
+	struct intake_counts c = core_store(&core, r, 2);
+	assert_int_equal(c.raised, 1);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action ="
+	                          " 'urgency_raised' AND details->>'reason' = 'report'",
+	                          NULL),
+	                 1);
+}
+
+static void test_doubtful_incidents_wait_in_moderation(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1", .text = heat1, .municipality = NULL},
+	        {.id = "vk:2",
+	         .text = road,
+	         .topic = "roads",
+	         .municipality = "abakan",
+	         .ambiguous = true},
+	        {.id = "vk:3", .text = heat1, .municipality = "chernogorsk", .score = 0.55},
+	        {.id = "vk:4", .text = heat1, .municipality = "atlantis"},
+	};
+	struct intake_counts c = core_store(&core, r, 4);
+	assert_int_equal(c.opened, 4);
+	assert_int_equal(c.moderated, 4);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.incidents WHERE status ="
+	                          " 'moderation' AND authority_id IS NULL AND first_answer_due"
+	                          " IS NULL",
+	                          NULL),
+	                 4);
+	static const char *const reasons[] = {"municipality_unresolved", "municipality_ambiguous",
+	                                      "low_confidence", "municipality_unknown"};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(core_int(&core,
+		                          "SELECT count(*) FROM assigner.incidents WHERE"
+		                          " moderation_reason = $1",
+		                          reasons[i], NULL),
+		                 1);
+	assert_int_equal(events("incident.created"), 4);
+	assert_int_equal(events("incident.assigned"), 0);
+}
+
+static void test_non_incidents_kept_for_statistics(void **state)
+{
+	(void)state;
+	struct report_spec r = {.id = "vk:1",
+	                        .text = "Продам диван",
+	                        .topic = "other",
+	                        .municipality = "abakan",
+	                        .not_incident = true,
+	                        .score = 0.1};
+	struct intake_counts c = core_store(&core, &r, 1);
+	assert_int_equal(c.reports, 1);
+	assert_int_equal(c.opened, 0);
+	assert_int_equal(incidents(), 0);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.reports WHERE NOT is_incident"
+	                          " AND incident_id IS NULL",
+	                          NULL),
+	                 1);
+}
+
+static void test_replay_changes_nothing(void **state)
+{
+	(void)state;
+	struct report_spec r[] = {
+	        {.id = "vk:1", .text = heat1, .municipality = "abakan"},
+	        {.id = "vk:2", .text = heat2, .municipality = "abakan"},
+	        {.id = "vk:3", .text = road, .topic = "roads", .municipality = NULL},
+	        {.id = "vk:4", .text = "Продам диван", .not_incident = true},
+	};
+	core_store(&core, r, 4);
+	const char *count_all = "SELECT (SELECT count(*) FROM assigner.incidents) * 1000000 +"
+	                        " (SELECT count(*) FROM assigner.audit) * 1000 +"
+	                        " (SELECT count(*) FROM assigner.outbox)";
+	int64_t before = core_int(&core, count_all, NULL);
+	struct intake_counts c = core_store(&core, r, 4);
+	assert_int_equal(c.replayed, 4);
+	assert_int_equal(c.reports + c.opened + c.joined, 0);
+	assert_int_equal(core_int(&core, count_all, NULL), before);
+
+	/* A higher revision updates the report and keeps it in its incident. */
+	struct report_spec edited = {.id = "vk:2",
+	                             .revision = 2,
+	                             .text = "исправленный текст",
+	                             .municipality = "abakan"};
+	c = core_store(&core, &edited, 1);
+	assert_int_equal(c.reports, 1);
+	assert_int_equal(c.opened, 0);
+	char *text = core_text(&core, "SELECT text FROM assigner.reports WHERE message_id = 'vk:2'",
+	                       NULL);
+	assert_string_equal(text, "исправленный текст");
+	free(text);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.reports WHERE message_id = 'vk:2'"
+	                          " AND revision = 2 AND incident_id IS NOT NULL",
+	                          NULL),
+	                 1);
+	/* An older revision arriving late changes nothing. */
+	c = core_store(&core, &r[1], 1);
+	assert_int_equal(c.replayed, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup(test_opens_routes_and_sets_deadlines, reset),
+	        cmocka_unit_test_setup(test_related_reports_join_one_incident, reset),
+	        cmocka_unit_test_setup(test_unrelated_reports_open_their_own, reset),
+	        cmocka_unit_test_setup(test_same_address_joins, reset),
+	        cmocka_unit_test_setup(test_affected_citizens_raise_urgency, reset),
+	        cmocka_unit_test_setup(test_high_report_raises_urgency, reset),
+	        cmocka_unit_test_setup(test_doubtful_incidents_wait_in_moderation, reset),
+	        cmocka_unit_test_setup(test_non_incidents_kept_for_statistics, reset),
+	        cmocka_unit_test_setup(test_replay_changes_nothing, reset),
+	};
+	return cmocka_run_group_tests(tests, setup_group, teardown_group);
+}
