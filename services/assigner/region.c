@@ -247,6 +247,17 @@ static const json_t *get_array(struct loader *ld, const char *file, const json_t
 	return a;
 }
 
+/* Names the array item ("authorities[3]") in `at` and checks that it is an object. */
+static bool item_object(struct loader *ld, const char *file, const char *array, size_t i,
+                        const json_t *v, char *at, size_t atlen)
+{
+	snprintf(at, atlen, "%s[%zu]", array, i);
+	if (json_is_object(v))
+		return true;
+	problem(ld, file, "%s: must be an object", at);
+	return false;
+}
+
 /* ---- authorities.json ----------------------------------------------------------------------- */
 
 static const char *const authority_kinds[] = {"duty_desk",  "government", "ministry",
@@ -305,21 +316,19 @@ static void check_channels(struct loader *ld, const char *file, const json_t *a,
 {
 	const json_t *chans = json_object_get(a, "channels"), *c;
 	size_t i;
-	char cat[96];
+	char path[80], cat[112];
 
+	snprintf(path, sizeof(path), "%s.channels", at);
 	if (!json_is_array(chans) || json_array_size(chans) == 0) {
-		problem(ld, file, "%s.channels: %s", at,
+		problem(ld, file, "%s: %s", path,
 		        chans ? "must be a non-empty array"
 		              : "missing (the authority must be reachable)");
 		return;
 	}
 	json_array_foreach(chans, i, c)
 	{
-		snprintf(cat, sizeof(cat), "%s.channels[%zu]", at, i);
-		if (!json_is_object(c)) {
-			problem(ld, file, "%s: must be an object", cat);
+		if (!item_object(ld, file, path, i, c, cat, sizeof(cat)))
 			continue;
-		}
 		const char *type = get_str(ld, file, c, cat, "type", true), *v;
 		if (!type)
 			continue;
@@ -367,11 +376,8 @@ static void load_authorities(struct loader *ld, const json_t *doc)
 	index_init(&r->auth_ix, json_array_size(arr));
 	json_array_foreach(arr, i, a)
 	{
-		snprintf(at, sizeof(at), "authorities[%zu]", i);
-		if (!json_is_object(a)) {
-			problem(ld, file, "%s: must be an object", at);
+		if (!item_object(ld, file, "authorities", i, a, at, sizeof(at)))
 			continue;
-		}
 		struct region_authority au = {
 		        .id = get_id(ld, file, a, at, "id", true),
 		        .name = get_str(ld, file, a, at, "name", true),
@@ -413,8 +419,7 @@ static void check_escalation(struct loader *ld)
 			p = region_authority(r, p->parent);
 			if (p == a) {
 				problem(ld, file,
-				        "authorities[%zu].parent: escalation from \"%s\" comes "
-				        "back to it",
+				        "authorities[%zu].parent: escalation loops back to \"%s\"",
 				        r->auth_pos[i], a->id);
 				break;
 			}
@@ -423,16 +428,12 @@ static void check_escalation(struct loader *ld)
 			continue;
 		if (a != r->duty_desk)
 			problem(ld, file,
-			        "authorities[%zu].parent: missing (escalation must end at the duty "
-			        "desk "
-			        "\"%s\")",
+			        "authorities[%zu].parent: missing (only the duty desk \"%s\" "
+			        "may have none)",
 			        r->auth_pos[i], r->duty_desk->id);
 	}
 	if (r->duty_desk && r->duty_desk->parent)
-		problem(ld, file,
-		        "authorities[%zu].parent: the duty desk \"%s\" is the top of escalation "
-		        "and "
-		        "has no parent",
+		problem(ld, file, "authorities[%zu].parent: the duty desk \"%s\" must have none",
 		        r->auth_pos[r->duty_desk - r->auth], r->duty_desk->id);
 }
 
@@ -456,11 +457,8 @@ static void load_municipalities(struct loader *ld, const json_t *doc)
 	index_init(&r->muni_ix, json_array_size(arr));
 	json_array_foreach(arr, i, m)
 	{
-		snprintf(at, sizeof(at), "municipalities[%zu]", i);
-		if (!json_is_object(m)) {
-			problem(ld, file, "%s: must be an object", at);
+		if (!item_object(ld, file, "municipalities", i, m, at, sizeof(at)))
 			continue;
-		}
 		struct region_municipality mu = {
 		        .id = get_id(ld, file, m, at, "id", true),
 		        .name = get_str(ld, file, m, at, "name", true),
@@ -566,12 +564,8 @@ static void load_routing(struct loader *ld, const json_t *doc)
 	index_init(&ids, json_array_size(rules));
 	json_array_foreach(rules, i, v)
 	{
-		snprintf(at, sizeof(at), "rules[%zu]", i);
-		if (!json_is_object(v)) {
-			problem(ld, file, "%s: must be an object", at);
-			continue;
-		}
-		load_rule(ld, v, at, &ids);
+		if (item_object(ld, file, "rules", i, v, at, sizeof(at)))
+			load_rule(ld, v, at, &ids);
 	}
 	free(ids.slots);
 }
@@ -770,6 +764,8 @@ struct region_route region_route(const struct region *r, const char *topic, cons
 	struct region_route route;
 	int t;
 
+	if (!topic) /* required; treated as a topic no rule names rather than a crash */
+		topic = "";
 	/* A sub-topic of another topic is the classifier's inconsistency: the topic decides. */
 	if (subtopic && !subtopic_of(subtopic, topic))
 		subtopic = NULL;

@@ -112,15 +112,21 @@ static int parse_offset(const char *s, int64_t *ms)
 	return 0;
 }
 
-static const char *member_string(const json_t *obj, const char *key, char *err, size_t errlen)
+/* Reads the string member `key` with `parse` into *out; -1 with err naming the member. */
+static int read_member(const json_t *cal, const char *key, int (*parse)(const char *, int64_t *),
+                       const char *form, int64_t *out, char *err, size_t errlen)
 {
-	const json_t *v = json_object_get(obj, key);
+	const json_t *v = json_object_get(cal, key);
 
 	if (!json_is_string(v)) {
 		snprintf(err, errlen, "calendar.%s: %s", key, v ? "must be a string" : "missing");
-		return NULL;
+		return -1;
 	}
-	return json_string_value(v);
+	if (parse(json_string_value(v), out) != 0) {
+		snprintf(err, errlen, "calendar.%s: not %s", key, form);
+		return -1;
+	}
+	return 0;
 }
 
 /* Checks one date list and widens [*lo, *hi] to the years it mentions. */
@@ -186,7 +192,6 @@ static int mark_dates(struct workcal *cal, const json_t *obj, const char *key, b
 
 struct workcal *workcal_new(const json_t *calendar, char *err, size_t errlen)
 {
-	const char *off, *start, *end;
 	int64_t offset_ms, start_ms, end_ms;
 	int lo = 9999, hi = 0;
 
@@ -194,24 +199,15 @@ struct workcal *workcal_new(const json_t *calendar, char *err, size_t errlen)
 		snprintf(err, errlen, "calendar: must be an object");
 		return NULL;
 	}
-	if (!(off = member_string(calendar, "utc_offset", err, errlen)))
+	if (read_member(calendar, "utc_offset", parse_offset, "an offset +HH:MM", &offset_ms, err,
+	                errlen) != 0)
 		return NULL;
-	if (parse_offset(off, &offset_ms) != 0) {
-		snprintf(err, errlen, "calendar.utc_offset: not an offset +HH:MM");
+	if (read_member(calendar, "day_start", parse_clock, "a time HH:MM", &start_ms, err,
+	                errlen) != 0)
 		return NULL;
-	}
-	if (!(start = member_string(calendar, "day_start", err, errlen)))
+	if (read_member(calendar, "day_end", parse_clock, "a time HH:MM", &end_ms, err, errlen) !=
+	    0)
 		return NULL;
-	if (parse_clock(start, &start_ms) != 0) {
-		snprintf(err, errlen, "calendar.day_start: not a time HH:MM");
-		return NULL;
-	}
-	if (!(end = member_string(calendar, "day_end", err, errlen)))
-		return NULL;
-	if (parse_clock(end, &end_ms) != 0) {
-		snprintf(err, errlen, "calendar.day_end: not a time HH:MM");
-		return NULL;
-	}
 	if (end_ms <= start_ms) {
 		snprintf(err, errlen, "calendar.day_end: must be after day_start");
 		return NULL;

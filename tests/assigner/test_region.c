@@ -212,6 +212,8 @@ static void test_routing_levels(void **state)
 	             "fallback:administration");
 	/* Nothing at all: the duty desk. */
 	assert_route(khakassia, "astrology", NULL, NULL, "cur_rh", "fallback:duty_desk");
+	assert_route(khakassia, NULL, "roads.potholes", "abaza", "abaza_admin",
+	             "fallback:administration");
 	/* A sub-topic of another topic (a classifier inconsistency) is ignored: the topic rules. */
 	assert_route(khakassia, "roads", "housing.heating", "abakan", "abakan_ukhit",
 	             "roads@abakan");
@@ -351,19 +353,14 @@ static void test_bad_authorities(void **state)
 	EXPECT("region_unknown_parent",
 	       "authorities.json: authorities[1].parent: unknown authority \"minzdrav\"");
 	EXPECT("region_parent_cycle",
-	       "authorities.json: authorities[2].parent: escalation from \"north_admin\" comes "
-	       "back "
-	       "to it",
-	       "authorities.json: authorities[4].parent: escalation from \"north_roads\" comes "
-	       "back "
-	       "to it");
+	       "authorities.json: authorities[2].parent: escalation loops back to \"north_admin\"",
+	       "authorities.json: authorities[4].parent: escalation loops back to \"north_roads\"");
 	EXPECT("region_duplicate_id",
 	       "authorities.json: authorities[5].id: duplicate id \"min_roads\"");
 	EXPECT("region_top_not_duty_desk",
-	       "authorities.json: authorities[0].parent: the duty desk \"duty\" is the top of "
-	       "escalation and has no parent",
-	       "authorities.json: authorities[1].parent: missing (escalation must end at the duty "
-	       "desk \"duty\")",
+	       "authorities.json: authorities[0].parent: the duty desk \"duty\" must have none",
+	       "authorities.json: authorities[1].parent: missing (only the duty desk \"duty\" may "
+	       "have none)",
 	       "authorities.json: authorities[4].kind: unknown kind \"bureau\"");
 }
 

@@ -99,38 +99,41 @@ static void test_working_days(void **state)
 
 static void test_add_working(void **state)
 {
+	static const struct {
+		const char *start;
+		int64_t minutes;
+		const char *want;
+	} cases[] = {
+	        /* Within a day, and ending exactly at closing (not the next morning). */
+	        {"2026-11-24 10:00", 120, "2026-11-24 12:00"},
+	        {"2026-11-24 17:00", 60, "2026-11-24 18:00"},
+	        /* Across a night. */
+	        {"2026-11-24 17:00", 120, "2026-11-25 10:00"},
+	        /* Friday 17:30 + 8 working hours: half an hour on Friday, 7.5 on Monday. */
+	        {"2026-11-27 17:30", 480, "2026-11-30 16:30"},
+	        /* Starts outside working hours count from the next opening. */
+	        {"2026-11-29 03:00", 60, "2026-11-30 10:00"},
+	        {"2026-11-24 07:00", 60, "2026-11-24 10:00"},
+	        {"2026-11-24 20:00", 60, "2026-11-25 10:00"},
+	        /* Zero: the start itself inside working hours, else the next opening. */
+	        {"2026-11-24 11:15", 0, "2026-11-24 11:15"},
+	        {"2026-11-24 18:00", 0, "2026-11-25 09:00"},
+	        {"2026-11-28 12:00", 0, "2026-11-30 09:00"},
+	        /* New Year: one hour on December 30, then nothing until Monday, January 12. */
+	        {"2025-12-30 17:00", 480, "2026-01-12 16:00"},
+	        /* A transferred working Saturday, then the November holidays after it. */
+	        {"2025-10-31 17:00", 120, "2025-11-01 10:00"},
+	        {"2025-11-01 17:00", 120, "2025-11-05 10:00"},
+	        /* A whole working week, and a minute more. */
+	        {"2026-11-23 09:00", 45 * 60, "2026-11-27 18:00"},
+	        {"2026-11-23 09:00", 45 * 60 + 1, "2026-11-30 09:01"},
+	};
+
 	(void)state;
-	/* Within a day, and ending exactly at closing (not the next morning). */
-	assert_time(workcal_add_working(cal, at("2026-11-24 10:00"), 2 * HOUR_MS),
-	            "2026-11-24 12:00");
-	assert_time(workcal_add_working(cal, at("2026-11-24 17:00"), HOUR_MS), "2026-11-24 18:00");
-	/* Across a night. */
-	assert_time(workcal_add_working(cal, at("2026-11-24 17:00"), 2 * HOUR_MS),
-	            "2026-11-25 10:00");
-	/* Friday 17:30 + 8 working hours: half an hour on Friday, 7.5 on Monday. */
-	assert_time(workcal_add_working(cal, at("2026-11-27 17:30"), 8 * HOUR_MS),
-	            "2026-11-30 16:30");
-	/* Starts outside working hours count from the next opening. */
-	assert_time(workcal_add_working(cal, at("2026-11-29 03:00"), HOUR_MS), "2026-11-30 10:00");
-	assert_time(workcal_add_working(cal, at("2026-11-24 07:00"), HOUR_MS), "2026-11-24 10:00");
-	assert_time(workcal_add_working(cal, at("2026-11-24 20:00"), HOUR_MS), "2026-11-25 10:00");
-	/* Zero: the start itself inside working hours, else the next opening. */
-	assert_time(workcal_add_working(cal, at("2026-11-24 11:15"), 0), "2026-11-24 11:15");
-	assert_time(workcal_add_working(cal, at("2026-11-24 18:00"), 0), "2026-11-25 09:00");
-	assert_time(workcal_add_working(cal, at("2026-11-28 12:00"), 0), "2026-11-30 09:00");
-	/* The New Year holidays: one hour on Dec 30, then nothing until Monday, January 12. */
-	assert_time(workcal_add_working(cal, at("2025-12-30 17:00"), 8 * HOUR_MS),
-	            "2026-01-12 16:00");
-	/* A transferred working Saturday, then the November holidays. */
-	assert_time(workcal_add_working(cal, at("2025-10-31 17:00"), 2 * HOUR_MS),
-	            "2025-11-01 10:00");
-	assert_time(workcal_add_working(cal, at("2025-11-01 17:00"), 2 * HOUR_MS),
-	            "2025-11-05 10:00");
-	/* Several days of working time. */
-	assert_time(workcal_add_working(cal, at("2026-11-23 09:00"), 45 * HOUR_MS),
-	            "2026-11-27 18:00");
-	assert_time(workcal_add_working(cal, at("2026-11-23 09:00"), 45 * HOUR_MS + MINUTE_MS),
-	            "2026-11-30 09:01");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_time(
+		        workcal_add_working(cal, at(cases[i].start), cases[i].minutes * MINUTE_MS),
+		        cases[i].want);
 }
 
 static void test_add_working_days(void **state)
@@ -149,25 +152,23 @@ static void test_add_working_days(void **state)
 
 static void test_working_between(void **state)
 {
+	static const struct {
+		const char *a, *b;
+		int64_t minutes;
+	} cases[] = {
+	        {"2026-11-24 10:00", "2026-11-24 12:00", 120},
+	        {"2026-11-27 17:30", "2026-11-30 10:00", 90},  /* over a weekend */
+	        {"2026-11-24 19:00", "2026-11-25 08:00", 0},   /* a night */
+	        {"2025-12-30 17:00", "2026-01-12 10:00", 120}, /* the New Year holidays */
+	        {"2026-11-23 00:00", "2026-11-30 00:00", 45 * 60},
+	        {"2026-11-25 10:00", "2026-11-24 10:00", 0}, /* b before a */
+	        {"2026-11-24 10:00", "2026-11-24 10:00", 0},
+	};
+
 	(void)state;
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-24 10:00"), at("2026-11-24 12:00")),
-	        2 * HOUR_MS);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-27 17:30"), at("2026-11-30 10:00")),
-	        90 * MINUTE_MS);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-24 19:00"), at("2026-11-25 08:00")), 0);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2025-12-30 17:00"), at("2026-01-12 10:00")),
-	        2 * HOUR_MS);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-23 00:00"), at("2026-11-30 00:00")),
-	        45 * HOUR_MS);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-25 10:00"), at("2026-11-24 10:00")), 0);
-	assert_int_equal(
-	        workcal_working_between(cal, at("2026-11-24 10:00"), at("2026-11-24 10:00")), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(workcal_working_between(cal, at(cases[i].a), at(cases[i].b)),
+		                 cases[i].minutes * MINUTE_MS);
 }
 
 /* Adding working time and measuring it back agree, on random instants over three years. */
