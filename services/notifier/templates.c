@@ -35,7 +35,8 @@ char *template_time(const char *rfc3339, int utc_offset_min)
 	                 off % 60);
 }
 
-/* The first `chars` characters of UTF-8 s, with "…" when cut. Caller frees. */
+/* At most the first `chars` characters of UTF-8 s, cut between words, with "…" when cut.
+ * Caller frees. */
 static char *cut(const char *s, size_t chars)
 {
 	size_t i = 0, n = 0;
@@ -46,7 +47,17 @@ static char *cut(const char *s, size_t chars)
 			i++;
 		n++;
 	}
-	return s[i] ? xasprintf("%.*s…", (int)i, s) : xstrdup(s);
+	if (!s[i])
+		return xstrdup(s);
+	/* Cut at the last space, not in the middle of a word. */
+	size_t end = i;
+	while (end > 0 && s[end] != ' ')
+		end--;
+	if (end == 0)
+		end = i;
+	while (end > 0 && s[end - 1] == ' ')
+		end--;
+	return xasprintf("%.*s…", (int)end, s);
 }
 
 /* The first line: what happened, from this reader's point of view. */
