@@ -1,10 +1,13 @@
 /* classify: models, lexicon, gazetteer and urgency rules into one decision (see classify.h). */
 #include "classify.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "featurizer.h"
 #include "model.h"
@@ -114,6 +117,38 @@ fail:
 	return NULL;
 }
 
+char *classifier_share_path(const char *what)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return xasprintf("share/%s", what);
+	exe[n] = '\0';
+	return xasprintf("%s/../share/%s", dirname(exe), what);
+}
+
+struct classifier *classifier_open_dirs(const char *model_dir, const char *region_dir,
+                                        double incident_threshold, char *err, size_t errlen)
+{
+	char *mdir = model_dir ? xstrdup(model_dir) : classifier_share_path("classifier");
+	char *rdir = region_dir ? xstrdup(region_dir) : classifier_share_path("regions/khakassia");
+	char *incident = xasprintf("%s/incident.model", mdir);
+	char *topic = xasprintf("%s/topic.model", mdir);
+	char *taxonomy = xasprintf("%s/taxonomy.json", mdir);
+	char *gazetteer = xasprintf("%s/municipalities.json", rdir);
+	struct classifier_paths p = {incident, topic, taxonomy, gazetteer, incident_threshold};
+	struct classifier *c = classifier_open(&p, err, errlen);
+
+	free(mdir);
+	free(rdir);
+	free(incident);
+	free(topic);
+	free(taxonomy);
+	free(gazetteer);
+	return c;
+}
+
 const char *classifier_version(const struct classifier *c)
 {
 	return c->version;
@@ -204,4 +239,15 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	out->model_version = xstrdup(c->version);
 	out->classified_at = time_now_ms();
 	return 0;
+}
+
+char *classifier_encode(const struct classified *r)
+{
+	json_t *rec = classified_encode(r);
+	/* Ten significant digits: every probability, score and coordinate keeps its meaning,
+	 * and 0.9986 is not written 0.99860000000000004. */
+	char *s = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
+
+	json_decref(rec);
+	return s;
 }

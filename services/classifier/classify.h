@@ -35,6 +35,18 @@ struct classifier_paths {
 /* Loads everything. NULL with err naming the file and the problem. Caller frees. */
 struct classifier *classifier_open(const struct classifier_paths *p, char *err, size_t errlen);
 
+/*
+ * The same from the install layout: incident.model, topic.model and taxonomy.json in model_dir,
+ * municipalities.json in region_dir. A NULL directory is the shipped default next to the
+ * binary (classifier_share_path): classifier/ and regions/khakassia/.
+ */
+struct classifier *classifier_open_dirs(const char *model_dir, const char *region_dir,
+                                        double incident_threshold, char *err, size_t errlen);
+
+/* <directory of the running binary>/../share/<what>, where build/ and the image install the
+ * shipped models and region packs. Caller frees. */
+char *classifier_share_path(const char *what);
+
 void classifier_free(struct classifier *c);
 
 /* "<incident model version>.<topic model version>" (borrowed). */
@@ -42,5 +54,9 @@ const char *classifier_version(const struct classifier *c);
 
 /* Decides for m into out (zeroed; classification_clear frees it). Returns 0. */
 int classifier_decide(struct classifier *c, const struct message *m, struct classification *out);
+
+/* r as one line of compact classified.v1 JSON, without the line end: what the service
+ * publishes and `classifier classify` prints. Caller frees. */
+char *classifier_encode(const struct classified *r);
 
 #endif

@@ -12,10 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "classified.h"
+#include "classify.h"
 #include "csv.h"
 #include "featurizer.h"
 #include "message.h"
 #include "model.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 static double now_s(void)
@@ -114,13 +117,22 @@ struct tally {
 	size_t *tp, *fp, *fn;
 };
 
+/* Makes room for nl labels, the new ones at zero. */
+static void tally_grow(struct tally *t, uint32_t nl)
+{
+	size_t **counts[] = {&t->tp, &t->fp, &t->fn};
+
+	for (size_t i = 0; i < 3; i++) {
+		*counts[i] = xrealloc(*counts[i], (nl ? nl : 1) * sizeof(size_t));
+		memset(*counts[i] + t->nl, 0, (nl - t->nl) * sizeof(size_t));
+	}
+	t->nl = nl;
+}
+
 static void tally_init(struct tally *t, uint32_t nl)
 {
 	memset(t, 0, sizeof(*t));
-	t->nl = nl;
-	t->tp = xcalloc(nl, sizeof(size_t));
-	t->fp = xcalloc(nl, sizeof(size_t));
-	t->fn = xcalloc(nl, sizeof(size_t));
+	tally_grow(t, nl);
 }
 
 static void tally_free(struct tally *t)
@@ -552,7 +564,43 @@ out:
 	return rc;
 }
 
-/* ---- eval ---------------------------------------------------------------------------------- */
+/* ---- scoring: one column's labels by name, and their tally --------------------------------- */
+
+struct scorer {
+	char **names; /* owned */
+	uint32_t n, cap;
+	struct tally t;
+};
+
+static uint32_t scorer_label(struct scorer *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->names = xrealloc(s->names, s->cap * sizeof(char *));
+		tally_grow(&s->t, s->cap);
+	}
+	s->names[s->n] = xstrdup(name);
+	return s->n++;
+}
+
+static void scorer_add(struct scorer *s, const char *truth, const char *pred)
+{
+	uint32_t t = scorer_label(s, truth);
+
+	tally_add(&s->t, t, scorer_label(s, pred));
+}
+
+static void scorer_free(struct scorer *s)
+{
+	for (uint32_t i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
+	tally_free(&s->t);
+	memset(s, 0, sizeof(*s));
+}
 
 struct row_order {
 	uint32_t label;
@@ -569,101 +617,87 @@ static int by_support(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-int cli_eval(int argc, char **argv)
+/* Accuracy, macro-F1, and the table of the labels that occur, most supported first. */
+static void scorer_print(const struct scorer *s)
 {
-	enum { E_MODEL, E_INPUT, E_TEXT, E_LABEL, E_COUNT };
-	struct opt o[E_COUNT] = {
-	        [E_MODEL] = {"--model", false, NULL, false},
-	        [E_INPUT] = {"--input", false, NULL, false},
-	        [E_TEXT] = {"--text-column", false, "text", false},
-	        [E_LABEL] = {"--label-column", false, "label", false},
-	};
+	const struct tally *t = &s->t;
+	struct row_order *rows = xmalloc((s->n ? s->n : 1) * sizeof(*rows));
+
+	printf("accuracy %.4f, macro-F1 %.4f over %zu records\n\n", tally_accuracy(t),
+	       tally_macro_f1(t), t->n);
+	for (uint32_t l = 0; l < s->n; l++)
+		rows[l] = (struct row_order){l, t->tp[l] + t->fn[l], s->names[l]};
+	qsort(rows, s->n, sizeof(*rows), by_support);
+	printf("%-40s %9s %9s %9s %9s\n", "label", "precision", "recall", "f1", "support");
+	for (uint32_t k = 0; k < s->n; k++) {
+		double p, r, f1;
+		uint32_t l = rows[k].label;
+		if (rows[k].support == 0 && t->fp[l] == 0)
+			continue;
+		label_prf(t, l, &p, &r, &f1);
+		printf("%-40s %9.4f %9.4f %9.4f %9zu\n", rows[k].name, p, r, f1, rows[k].support);
+	}
+	free(rows);
+}
+
+/* ---- eval ---------------------------------------------------------------------------------- */
+
+enum {
+	E_MODEL,
+	E_DECISION,
+	E_INPUT,
+	E_TEXT,
+	E_LABEL,
+	E_INCIDENT,
+	E_MUNICIPALITY,
+	E_URGENCY,
+	E_MODEL_DIR,
+	E_REGION_DIR,
+	E_COUNT
+};
+
+/* The model alone on the records of one label column. */
+static int eval_model(const char *cmd, const char *path, struct opt *o)
+{
 	struct records rec = {0};
 	struct featurizer *fz = NULL;
-	struct model *m = NULL;
+	struct model *m;
 	struct fvec v = {0};
-	struct tally t = {0};
-	struct row_order *rows = NULL;
-	const char **names = NULL;
+	struct scorer sc = {0};
 	char err[512];
 	float *probs = NULL;
-	uint32_t nl, nnames;
+	uint32_t nl;
 	int rc = 1;
 
-	if (parse_opts(argv[0], argc, argv, o, E_COUNT) < 0)
-		return 2;
-	if (!o[E_MODEL].seen || !o[E_INPUT].seen) {
-		fprintf(stderr, "%s: --model and --input are required\n", argv[0]);
-		return 2;
-	}
-	m = model_load(o[E_MODEL].value, err, sizeof(err));
+	m = model_load(path, err, sizeof(err));
 	if (!m) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
+		fprintf(stderr, "%s: %s\n", cmd, err);
 		return 1;
 	}
 	if (records_load(o[E_INPUT].value, o[E_TEXT].value, o[E_LABEL].value, &rec, err,
-	                 sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
-		goto out;
-	}
-	fz = featurizer_new(model_features(m), err, sizeof(err));
-	if (!fz) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
+	                 sizeof(err)) < 0 ||
+	    !(fz = featurizer_new(model_features(m), err, sizeof(err)))) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
 		goto out;
 	}
 	print_loaded(o[E_INPUT].value, &rec);
-	printf("model: %s (version %s, %u labels)\n", o[E_MODEL].value, model_version(m),
-	       model_label_count(m));
 	nl = model_label_count(m);
-	/* The model's labels, then the data's labels the model does not know (always wrong). */
-	names = xmalloc((nl + rec.n) * sizeof(char *));
+	printf("model: %s (version %s, %u labels)\n", path, model_version(m), nl);
+	/* The model's labels first: those the data adds are unknown to it (always wrong). */
 	for (uint32_t l = 0; l < nl; l++)
-		names[l] = model_label(m, l);
-	nnames = nl;
-	tally_init(&t, nl + (uint32_t)rec.n);
+		scorer_label(&sc, model_label(m, l));
 	probs = xmalloc(nl * sizeof(float));
 	for (size_t i = 0; i < rec.n; i++) {
-		int truth = model_label_index(m, rec.label[i]);
-		uint32_t pred;
-		if (truth < 0) {
-			for (uint32_t k = nl; k < nnames && truth < 0; k++)
-				if (strcmp(names[k], rec.label[i]) == 0)
-					truth = (int)k;
-			if (truth < 0) {
-				truth = (int)nnames;
-				names[nnames++] = rec.label[i];
-			}
-		}
 		features_extract(fz, rec.text[i], strlen(rec.text[i]), &v);
-		pred = model_predict(m, &v, probs);
-		tally_add(&t, (uint32_t)truth, pred);
+		scorer_add(&sc, rec.label[i], model_label(m, model_predict(m, &v, probs)));
 	}
-	if (nnames > nl)
+	if (sc.n > nl)
 		printf("labels unknown to the model: %u (their records count as errors)\n",
-		       nnames - nl);
-	printf("accuracy %.4f, macro-F1 %.4f over %zu records\n\n", tally_accuracy(&t),
-	       tally_macro_f1(&t), t.n);
-	rows = xmalloc(nnames * sizeof(*rows));
-	for (uint32_t l = 0; l < nnames; l++) {
-		rows[l].label = l;
-		rows[l].support = t.tp[l] + t.fn[l];
-		rows[l].name = names[l];
-	}
-	qsort(rows, nnames, sizeof(*rows), by_support);
-	printf("%-40s %9s %9s %9s %9s\n", "label", "precision", "recall", "f1", "support");
-	for (uint32_t k = 0; k < nnames; k++) {
-		double p, r, f1;
-		uint32_t l = rows[k].label;
-		if (rows[k].support == 0 && t.fp[l] == 0)
-			continue;
-		label_prf(&t, l, &p, &r, &f1);
-		printf("%-40s %9.4f %9.4f %9.4f %9zu\n", rows[k].name, p, r, f1, rows[k].support);
-	}
+		       sc.n - nl);
+	scorer_print(&sc);
 	rc = 0;
 out:
-	tally_free(&t);
-	free(rows);
-	free(names);
+	scorer_free(&sc);
 	free(probs);
 	fvec_clear(&v);
 	featurizer_free(fz);
@@ -672,75 +706,201 @@ out:
 	return rc;
 }
 
-/* ---- classify ------------------------------------------------------------------------------ */
-
-struct obuf {
-	char *p;
-	size_t len, cap;
+/* One column the decision is scored on: its records (in file order) and its scores. */
+struct column {
+	const char *what; /* "topic", ... */
+	const char *name; /* the file's column */
+	bool present;
+	struct records rec;
+	size_t at; /* the next record to score */
+	struct scorer sc;
 };
 
-static void ob_put(struct obuf *b, const char *s, size_t n)
+/* What the decision says for column k (in the order of eval_decision's columns). */
+static const char *decided(const struct classification *c, size_t k)
 {
-	if (b->len + n > b->cap) {
-		while (b->len + n > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 4096;
-		b->p = xrealloc(b->p, b->cap);
+	switch (k) {
+	case 0:
+		return c->topic;
+	case 1:
+		return c->incident ? "true" : "false";
+	case 2:
+		return c->municipality ? c->municipality : "none";
+	default:
+		return c->urgency;
 	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
 }
 
-static void ob_str(struct obuf *b, const char *s)
+/*
+ * The full decision (classify.h) on the texts of a labelled file, scored on every column it
+ * has: topic, incident, municipality, urgency. A column is scored over the records that have a
+ * value in it; the columns' records are matched by their line, and each text is decided once.
+ */
+static int eval_decision(const char *cmd, struct opt *o)
 {
-	ob_put(b, s, strlen(s));
+	struct column cols[] = {
+	        {"topic", o[E_LABEL].seen ? o[E_LABEL].value : "topic", false, {0}, 0, {0}},
+	        {"incident", o[E_INCIDENT].value, false, {0}, 0, {0}},
+	        {"municipality", o[E_MUNICIPALITY].value, false, {0}, 0, {0}},
+	        {"urgency", o[E_URGENCY].value, false, {0}, 0, {0}},
+	};
+	const size_t ncols = sizeof(cols) / sizeof(cols[0]);
+	const char *input = o[E_INPUT].value;
+	struct classifier *c = NULL;
+	size_t decisions = 0, scored = 0;
+	char err[512];
+	int rc = 1;
+
+	for (size_t k = 0; k < ncols; k++) {
+		int r = records_load(input, o[E_TEXT].value, cols[k].name, &cols[k].rec, err,
+		                     sizeof(err));
+		if (r == -1) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			goto out;
+		}
+		cols[k].present = r == 0;
+		scored += cols[k].present;
+	}
+	if (!scored) {
+		fprintf(stderr, "%s: %s has none of the columns %s, %s, %s, %s: nothing to score\n",
+		        cmd, input, cols[0].name, cols[1].name, cols[2].name, cols[3].name);
+		goto out;
+	}
+	c = classifier_open_dirs(o[E_MODEL_DIR].value, o[E_REGION_DIR].value, 0.5, err,
+	                         sizeof(err));
+	if (!c) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		goto out;
+	}
+	for (;;) {
+		struct message m = {0};
+		struct classification d;
+		size_t line = SIZE_MAX;
+		for (size_t k = 0; k < ncols; k++)
+			if (cols[k].at < cols[k].rec.n && cols[k].rec.line[cols[k].at] < line) {
+				line = cols[k].rec.line[cols[k].at];
+				m.text = cols[k].rec.text[cols[k].at];
+			}
+		if (line == SIZE_MAX)
+			break;
+		classifier_decide(c, &m, &d);
+		decisions++;
+		for (size_t k = 0; k < ncols; k++) {
+			struct column *col = &cols[k];
+			if (col->at < col->rec.n && col->rec.line[col->at] == line)
+				scorer_add(&col->sc, col->rec.label[col->at++], decided(&d, k));
+		}
+		classification_clear(&d);
+	}
+	printf("records: %zu texts from %s, each decided once from its text alone (no community "
+	       "name, no coordinates)\n",
+	       decisions, input);
+	printf("decision: models %s\n", classifier_version(c));
+	for (size_t k = 0; k < ncols; k++) {
+		if (!cols[k].present) {
+			printf("\n%s: not scored (%s has no column \"%s\")\n", cols[k].what, input,
+			       cols[k].name);
+			continue;
+		}
+		printf("\n%s (column \"%s\"): ", cols[k].what, cols[k].name);
+		scorer_print(&cols[k].sc);
+	}
+	rc = 0;
+out:
+	for (size_t k = 0; k < ncols; k++) {
+		records_clear(&cols[k].rec);
+		scorer_free(&cols[k].sc);
+	}
+	classifier_free(c);
+	return rc;
 }
+
+int cli_eval(int argc, char **argv)
+{
+	struct opt o[E_COUNT] = {
+	        [E_MODEL] = {"--model", false, NULL, false},
+	        [E_DECISION] = {"--decision", true, NULL, false},
+	        [E_INPUT] = {"--input", false, NULL, false},
+	        [E_TEXT] = {"--text-column", false, "text", false},
+	        [E_LABEL] = {"--label-column", false, "label", false},
+	        [E_INCIDENT] = {"--incident-column", false, "incident", false},
+	        [E_MUNICIPALITY] = {"--municipality-column", false, "municipality", false},
+	        [E_URGENCY] = {"--urgency-column", false, "urgency", false},
+	        [E_MODEL_DIR] = {"--model-dir", false, getenv("MODEL_DIR"), false},
+	        [E_REGION_DIR] = {"--region-dir", false, getenv("REGION_DIR"), false},
+	};
+	char *shipped;
+	int rc;
+
+	if (parse_opts(argv[0], argc, argv, o, E_COUNT) < 0)
+		return 2;
+	if (!o[E_INPUT].seen) {
+		fprintf(stderr, "%s: --input is required\n", argv[0]);
+		return 2;
+	}
+	if (o[E_DECISION].seen && o[E_MODEL].seen) {
+		fprintf(stderr, "%s: --decision scores the shipped decision; --model one model\n",
+		        argv[0]);
+		return 2;
+	}
+	if (o[E_DECISION].seen)
+		return eval_decision(argv[0], o);
+	if (o[E_MODEL].seen)
+		return eval_model(argv[0], o[E_MODEL].value, o);
+	shipped = o[E_MODEL_DIR].value ? xasprintf("%s/topic.model", o[E_MODEL_DIR].value)
+	                               : classifier_share_path("classifier/topic.model");
+	rc = eval_model(argv[0], shipped, o);
+	free(shipped);
+	return rc;
+}
+
+/* ---- classify ------------------------------------------------------------------------------ */
 
 /* s as a JSON string; s is valid UTF-8 (decoded messages, labels, feature names). */
-static void ob_json(struct obuf *b, const char *s)
+static void sb_json(struct strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
 
-	ob_put(b, "\"", 1);
+	strbuf_addch(b, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[6];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		ob_put(b, run, (size_t)(s - run));
+		strbuf_add(b, run, (size_t)(s - run));
 		run = s + 1;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			ob_put(b, esc, 2);
+			strbuf_add(b, esc, 2);
 		} else if (c == '\n') {
-			ob_put(b, "\\n", 2);
+			strbuf_add(b, "\\n", 2);
 		} else if (c == '\t') {
-			ob_put(b, "\\t", 2);
+			strbuf_add(b, "\\t", 2);
 		} else if (c == '\r') {
-			ob_put(b, "\\r", 2);
+			strbuf_add(b, "\\r", 2);
 		} else {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			ob_put(b, esc, 6);
+			strbuf_add(b, esc, 6);
 		}
 	}
-	ob_put(b, run, (size_t)(s - run));
-	ob_put(b, "\"", 1);
+	strbuf_add(b, run, (size_t)(s - run));
+	strbuf_addch(b, '"');
 }
 
 /* v with four decimals ("0.4213", "-1.0000"), as printf's "%.4f" writes it but without its
  * cost, which showed in the profile of classify at 16 numbers a line. */
-static void ob_num(struct obuf *b, double v)
+static void sb_num(struct strbuf *b, double v)
 {
 	char num[32], *p = num + sizeof(num);
 	unsigned long long units;
 	bool neg;
 
 	if (!(fabs(v) < 1e12)) {
-		int n = snprintf(num, sizeof(num), "%.4f", isfinite(v) ? v : 0.0);
-		ob_put(b, num, (size_t)n);
+		strbuf_addf(b, "%.4f", isfinite(v) ? v : 0.0);
 		return;
 	}
 	units = (unsigned long long)llround(fabs(v) * 10000.0);
@@ -754,140 +914,198 @@ static void ob_num(struct obuf *b, double v)
 	} while (units);
 	if (neg)
 		*--p = '-';
-	ob_put(b, p, (size_t)(num + sizeof(num) - p));
+	strbuf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
-/* The classification of one message as its output line. labels[l] is label l as a JSON
- * string, escaped once for every line. */
-static void write_result(struct obuf *b, const struct model *m, const char *const *labels,
-                         const struct message *msg, const float *probs, uint32_t best,
-                         const struct feature_weight *top, size_t ntop)
+/* What classify runs on each message: one model alone, or the full decision. */
+struct classify_run {
+	/* --model */
+	struct model *m;
+	struct featurizer *fz;
+	struct fvec v;
+	float *probs;
+	char **labels; /* label l as a JSON string, escaped once for every line */
+	uint32_t ntop;
+	struct feature_weight top[FEATURES_MAX_EXPLAIN];
+	/* otherwise */
+	struct classifier *c;
+	/* --stats: seconds spent */
+	double decoding, deciding, encoding;
+};
+
+/* The model's label of text, its probabilities in cr->probs and the features that weighed
+ * most for it in cr->top[0..*ntop). */
+static uint32_t model_classify(struct classify_run *cr, const char *text, size_t *ntop)
 {
-	ob_str(b, "{\"id\":");
-	ob_json(b, msg->id);
-	ob_str(b, ",\"label\":");
-	ob_str(b, labels[best]);
-	ob_str(b, ",\"score\":");
-	ob_num(b, probs[best]);
-	ob_str(b, ",\"scores\":{");
-	for (uint32_t l = 0; l < model_label_count(m); l++) {
+	uint32_t best;
+
+	if (cr->ntop)
+		features_extract_named(cr->fz, text, strlen(text), &cr->v);
+	else
+		features_extract(cr->fz, text, strlen(text), &cr->v);
+	best = model_predict(cr->m, &cr->v, cr->probs);
+	*ntop = cr->ntop ? features_explain(cr->fz, cr->m, &cr->v, best, cr->top, cr->ntop) : 0;
+	return best;
+}
+
+/* That classification of msg as its output line. */
+static void write_model_result(const struct classify_run *cr, struct strbuf *b,
+                               const struct message *msg, uint32_t best, size_t ntop)
+{
+	const uint32_t nl = model_label_count(cr->m);
+
+	strbuf_addstr(b, "{\"id\":");
+	sb_json(b, msg->id);
+	strbuf_addstr(b, ",\"label\":");
+	strbuf_addstr(b, cr->labels[best]);
+	strbuf_addstr(b, ",\"score\":");
+	sb_num(b, cr->probs[best]);
+	strbuf_addstr(b, ",\"scores\":{");
+	for (uint32_t l = 0; l < nl; l++) {
 		if (l)
-			ob_put(b, ",", 1);
-		ob_str(b, labels[l]);
-		ob_put(b, ":", 1);
-		ob_num(b, probs[l]);
+			strbuf_addch(b, ',');
+		strbuf_addstr(b, cr->labels[l]);
+		strbuf_addch(b, ':');
+		sb_num(b, cr->probs[l]);
 	}
-	ob_str(b, "},\"top_features\":[");
+	strbuf_addstr(b, "},\"top_features\":[");
 	for (size_t i = 0; i < ntop; i++) {
-		ob_str(b, i ? ",{\"feature\":" : "{\"feature\":");
-		ob_json(b, top[i].name);
-		ob_str(b, ",\"weight\":");
-		ob_num(b, top[i].weight);
-		ob_put(b, "}", 1);
+		strbuf_addstr(b, i ? ",{\"feature\":" : "{\"feature\":");
+		sb_json(b, cr->top[i].name);
+		strbuf_addstr(b, ",\"weight\":");
+		sb_num(b, cr->top[i].weight);
+		strbuf_addch(b, '}');
 	}
-	ob_str(b, "],\"model\":");
-	ob_json(b, model_version(m));
-	ob_str(b, "}\n");
+	strbuf_addstr(b, "],\"model\":");
+	sb_json(b, model_version(cr->m));
+	strbuf_addstr(b, "}\n");
 }
 
-static void write_error(struct obuf *b, size_t line, const struct field_error *e)
+static void write_error(struct strbuf *b, size_t line, const struct field_error *e)
 {
-	char num[32];
+	strbuf_addf(b, "{\"line\":%zu,\"error\":", line);
+	sb_json(b, e->message);
+	strbuf_addstr(b, ",\"field\":");
+	sb_json(b, e->field);
+	strbuf_addstr(b, "}\n");
+}
 
-	snprintf(num, sizeof(num), "%zu", line);
-	ob_str(b, "{\"line\":");
-	ob_str(b, num);
-	ob_str(b, ",\"error\":");
-	ob_json(b, e->message);
-	ob_str(b, ",\"field\":");
-	ob_json(b, e->field);
-	ob_str(b, "}\n");
+/* Decodes one input line, decides and writes its output line. Returns 0, or -1 for a line
+ * that is not a message.v1 record (its error line written). */
+static int classify_line(struct classify_run *cr, struct strbuf *b, const char *line, size_t len,
+                         size_t lineno)
+{
+	struct classified r = {0};
+	struct field_error fe;
+	double t0 = now_s(), t1, t2;
+
+	if (message_decode_bytes(line, len, &r.message, &fe) < 0) {
+		write_error(b, lineno, &fe);
+		return -1;
+	}
+	t1 = now_s();
+	if (cr->m) {
+		size_t ntop;
+		uint32_t best = model_classify(cr, r.message.text, &ntop);
+		t2 = now_s();
+		write_model_result(cr, b, &r.message, best, ntop);
+	} else {
+		char *s;
+		classifier_decide(cr->c, &r.message, &r.c);
+		t2 = now_s();
+		s = classifier_encode(&r);
+		strbuf_addstr(b, s);
+		strbuf_addch(b, '\n');
+		free(s);
+	}
+	classified_clear(&r);
+	cr->decoding += t1 - t0;
+	cr->deciding += t2 - t1;
+	cr->encoding += now_s() - t2;
+	return 0;
+}
+
+enum { C_MODEL, C_TOP, C_STATS, C_MODEL_DIR, C_REGION_DIR, C_COUNT };
+
+/* Loads what the options ask for into cr: 0, or the exit status. */
+static int classify_open(const char *cmd, const struct opt *o, struct classify_run *cr)
+{
+	char err[512];
+
+	cr->ntop = 5;
+	if (!o[C_MODEL].seen) {
+		if (o[C_TOP].seen) {
+			fprintf(stderr, "%s: --top goes with --model (a decision names 5)\n", cmd);
+			return 2;
+		}
+		cr->c = classifier_open_dirs(o[C_MODEL_DIR].value, o[C_REGION_DIR].value, 0.5, err,
+		                             sizeof(err));
+		if (!cr->c) {
+			fprintf(stderr, "%s: %s\n", cmd, err);
+			return 1;
+		}
+		return 0;
+	}
+	if (o[C_TOP].seen &&
+	    parse_u32(cmd, "--top", o[C_TOP].value, 0, FEATURES_MAX_EXPLAIN, &cr->ntop) < 0)
+		return 2;
+	if (!(cr->m = model_load(o[C_MODEL].value, err, sizeof(err))) ||
+	    !(cr->fz = featurizer_new(model_features(cr->m), err, sizeof(err)))) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return 1;
+	}
+	cr->probs = xmalloc(model_label_count(cr->m) * sizeof(float));
+	cr->labels = xcalloc(model_label_count(cr->m), sizeof(char *));
+	for (uint32_t l = 0; l < model_label_count(cr->m); l++) {
+		struct strbuf lb = {0};
+		sb_json(&lb, model_label(cr->m, l));
+		cr->labels[l] = strbuf_detach(&lb);
+	}
+	return 0;
 }
 
 int cli_classify(int argc, char **argv)
 {
-	enum { C_MODEL, C_TOP, C_STATS, C_COUNT };
 	struct opt o[C_COUNT] = {
 	        [C_MODEL] = {"--model", false, NULL, false},
 	        [C_TOP] = {"--top", false, NULL, false},
 	        [C_STATS] = {"--stats", true, NULL, false},
+	        [C_MODEL_DIR] = {"--model-dir", false, getenv("MODEL_DIR"), false},
+	        [C_REGION_DIR] = {"--region-dir", false, getenv("REGION_DIR"), false},
 	};
-	struct model *m;
-	struct featurizer *fz;
-	struct fvec v = {0};
-	struct obuf out = {0};
-	struct feature_weight top[FEATURES_MAX_EXPLAIN];
-	uint32_t ntop = 5;
-	char *line = NULL, **labels, err[512];
+	struct classify_run cr = {0};
+	struct strbuf out = {0};
+	char *line = NULL;
 	size_t cap = 0, lineno = 0, ok = 0, bad = 0;
 	ssize_t got;
-	float *probs;
 	double t0;
-	int rc = 0;
+	int rc;
 
 	if (parse_opts(argv[0], argc, argv, o, C_COUNT) < 0)
 		return 2;
-	if (!o[C_MODEL].seen) {
-		fprintf(stderr, "%s: --model is required\n", argv[0]);
-		return 2;
-	}
-	if (o[C_TOP].seen &&
-	    parse_u32(argv[0], "--top", o[C_TOP].value, 0, FEATURES_MAX_EXPLAIN, &ntop) < 0)
-		return 2;
-	m = model_load(o[C_MODEL].value, err, sizeof(err));
-	if (!m) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
-		return 1;
-	}
-	fz = featurizer_new(model_features(m), err, sizeof(err));
-	if (!fz) {
-		fprintf(stderr, "%s: %s\n", argv[0], err);
-		model_free(m);
-		return 1;
-	}
-	probs = xmalloc(model_label_count(m) * sizeof(float));
-	labels = xcalloc(model_label_count(m), sizeof(char *));
-	for (uint32_t l = 0; l < model_label_count(m); l++) {
-		struct obuf lb = {0};
-		ob_json(&lb, model_label(m, l));
-		ob_put(&lb, "", 1);
-		labels[l] = lb.p;
-	}
+	rc = classify_open(argv[0], o, &cr);
+	if (rc)
+		goto out;
 	t0 = now_s();
 	while ((got = getline(&line, &cap, stdin)) >= 0) {
-		struct message msg;
-		struct field_error fe;
-		size_t len = (size_t)got, nt;
-		uint32_t best;
-
+		size_t len = (size_t)got;
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
 		if (len == 0)
 			continue;
-		if (message_decode_bytes(line, len, &msg, &fe) < 0) {
-			write_error(&out, lineno, &fe);
+		if (classify_line(&cr, &out, line, len, lineno) < 0)
 			bad++;
-		} else {
-			size_t tl = strlen(msg.text);
-			if (ntop)
-				features_extract_named(fz, msg.text, tl, &v);
-			else
-				features_extract(fz, msg.text, tl, &v);
-			best = model_predict(m, &v, probs);
-			nt = ntop ? features_explain(fz, m, &v, best, top, ntop) : 0;
-			write_result(&out, m, (const char *const *)labels, &msg, probs, best, top,
-			             nt);
-			message_clear(&msg);
+		else
 			ok++;
-		}
 		if (out.len >= 1 << 16) {
-			if (fwrite(out.p, 1, out.len, stdout) != out.len)
+			if (fwrite(out.buf, 1, out.len, stdout) != out.len)
 				break;
-			out.len = 0;
+			out.len = 0; /* the buffer is kept for the next lines */
+			out.buf[0] = '\0';
 		}
 	}
-	if (out.len && fwrite(out.p, 1, out.len, stdout) != out.len)
+	if (out.len && fwrite(out.buf, 1, out.len, stdout) != out.len)
 		rc = 1;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: writing the output failed: %s\n", argv[0], strerror(errno));
@@ -898,18 +1116,26 @@ int cli_classify(int argc, char **argv)
 		rc = 1;
 	}
 	if (o[C_STATS].seen) {
-		double s = now_s() - t0;
-		fprintf(stderr, "classified %zu texts (%zu bad lines) in %.3f s: %.0f texts/s\n",
-		        ok, bad, s, s > 0 ? (double)(ok + bad) / s : 0.0);
+		double s = now_s() - t0, per = ok ? 1e6 / (double)ok : 0.0;
+		fprintf(stderr,
+		        "classified %zu %s (%zu bad lines) in %.3f s: %.0f %s/s; per %s: decoding "
+		        "%.1f us, %s %.1f us, writing %.1f us\n",
+		        ok, cr.m ? "texts" : "messages", bad, s,
+		        s > 0 ? (double)(ok + bad) / s : 0.0, cr.m ? "texts" : "messages",
+		        cr.m ? "text" : "message", cr.decoding * per,
+		        cr.m ? "classifying" : "deciding", cr.deciding * per, cr.encoding * per);
 	}
-	for (uint32_t l = 0; l < model_label_count(m); l++)
-		free(labels[l]);
-	free(labels);
+out:
+	if (cr.labels)
+		for (uint32_t l = 0; l < model_label_count(cr.m); l++)
+			free(cr.labels[l]);
+	free(cr.labels);
 	free(line);
-	free(out.p);
-	free(probs);
-	fvec_clear(&v);
-	featurizer_free(fz);
-	model_free(m);
+	strbuf_release(&out);
+	free(cr.probs);
+	fvec_clear(&cr.v);
+	featurizer_free(cr.fz);
+	model_free(cr.m);
+	classifier_free(cr.c);
 	return rc;
 }

@@ -261,7 +261,7 @@ static int load_csv(const char *data, size_t len, const char *name, const char *
 		snprintf(err, errlen, "%s: no column \"%s\" in the header (it has: %s)", name,
 		         ti == SIZE_MAX ? text_column : label_column, cols);
 		csv_reader_free(r);
-		return -1;
+		return ti == SIZE_MAX ? -1 : -2;
 	}
 	while ((rc = csv_next(r, &f, &nf, perr, sizeof(perr))) > 0) {
 		size_t line = csv_line(r);
@@ -325,7 +325,7 @@ static int json_value(const json_t *obj, const char *key, const char **s, size_t
 static int load_ndjson(const char *data, size_t len, const char *name, const char *text_column,
                        const char *label_column, struct records *out, char *err, size_t errlen)
 {
-	size_t pos = 0, line = 0, cap = 0;
+	size_t pos = 0, line = 0, cap = 0, objects = 0, labelled = 0;
 
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		pos = 3;
@@ -364,8 +364,16 @@ static int load_ndjson(const char *data, size_t len, const char *name, const cha
 			records_clear(out);
 			return -1;
 		}
+		objects++;
+		if (json_object_get(obj, label_column))
+			labelled++;
 		records_add(out, &cap, ts, tl, ls, ll, line);
 		json_decref(obj);
+	}
+	if (objects > 0 && labelled == 0) {
+		snprintf(err, errlen, "%s: no record has \"%s\"", name, label_column);
+		records_clear(out);
+		return -2;
 	}
 	return 0;
 }

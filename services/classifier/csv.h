@@ -64,7 +64,8 @@ struct records {
  * Reads the records of path into out (which must be zeroed; records_clear frees it). The
  * format is NDJSON for names ending in .ndjson, .jsonl or .json, CSV for .csv, and otherwise
  * NDJSON when the first byte after any BOM and white space is '{'. Returns 0, or -1 with err
- * filled naming the file and line (out is left empty).
+ * filled naming the file and line (out is left empty), or -2 (err filled, out empty) when the
+ * label column is not there at all: not in the CSV header, or a member of no NDJSON record.
  */
 int records_load(const char *path, const char *text_column, const char *label_column,
                  struct records *out, char *err, size_t errlen);

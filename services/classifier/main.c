@@ -5,13 +5,13 @@
  * to messages.classified (classified.v1), keyed municipality|topic.
  *
  *   classifier                       run the service
- *   classifier train ...             learn a model from a labelled CSV/NDJSON archive (cli.h)
- *   classifier eval [--model M] ...  accuracy, macro-F1, per-label table (default: the shipped
- *                                    topic model)
- *   classifier classify [--stats]    message.v1 NDJSON on stdin -> classified.v1 NDJSON on
+ *   classifier train ...             learn a model from a labelled CSV/NDJSON archive
+ *   classifier eval ...              accuracy, macro-F1, per-label table of a model, or of the
+ *                                    full decision on every column a file has
+ *   classifier classify ...          message.v1 NDJSON on stdin -> classified.v1 NDJSON on
  *                                    stdout, the service's code path, for back-tests and benches
- *                                    (with --model M: that model's labels alone, cli.h)
  *   classifier --help                the settings
+ * (cli.h has the offline commands' options.)
  *
  * The shipped default models (trained at build time on the project's own corpus,
  * services/classifier/data/) and the region pack live in <binary>/../share/ unless MODEL_DIR and
@@ -76,111 +76,6 @@ static const struct config_var classifier_vars[] = {
 #undef S
 #define NVARS (sizeof(classifier_vars) / sizeof(classifier_vars[0]))
 
-/* <directory of this binary>/../share/<what>, the install layout of build/ and the image. */
-static char *share_path(const char *what)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return xasprintf("share/%s", what);
-	exe[n] = '\0';
-	return xasprintf("%s/../share/%s", dirname(exe), what);
-}
-
-static struct classifier *open_classifier(const char *model_dir, const char *region_dir,
-                                          int threshold_pct, char *err, size_t errlen)
-{
-	char *mdir = model_dir ? xstrdup(model_dir) : share_path("classifier");
-	char *rdir = region_dir ? xstrdup(region_dir) : share_path("regions/khakassia");
-	char *incident = xasprintf("%s/incident.model", mdir);
-	char *topic = xasprintf("%s/topic.model", mdir);
-	char *taxonomy = xasprintf("%s/taxonomy.json", mdir);
-	char *gazetteer = xasprintf("%s/municipalities.json", rdir);
-	struct classifier_paths p = {incident, topic, taxonomy, gazetteer, threshold_pct / 100.0};
-	struct classifier *c = classifier_open(&p, err, errlen);
-	free(mdir);
-	free(rdir);
-	free(incident);
-	free(topic);
-	free(taxonomy);
-	free(gazetteer);
-	return c;
-}
-
-/* ---- classify: the service's decision over NDJSON, for back-tests and benchmarks ---------- */
-
-static int cmd_classify(int argc, char **argv)
-{
-	/* With --model: that model alone (cli.h), for back-testing a retrained model. */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--model"))
-			return cli_classify(argc, argv);
-	bool stats = argc > 1 && !strcmp(argv[1], "--stats");
-	char err[512];
-	struct classifier *c =
-	        open_classifier(getenv("MODEL_DIR"), getenv("REGION_DIR"), 50, err, sizeof(err));
-	if (!c) {
-		fprintf(stderr, "classifier classify: %s\n", err);
-		return 1;
-	}
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, done = 0, bad = 0;
-	ssize_t len;
-	int64_t t0 = time_mono_ms();
-	while ((len = getline(&line, &cap, stdin)) >= 0) {
-		struct classified r = {0};
-		struct field_error fe;
-		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)len)
-			continue;
-		if (message_decode_bytes(line, (size_t)len, &r.message, &fe) < 0) {
-			json_t *e = json_pack("{s:I, s:s, s:s}", "line", (json_int_t)lineno,
-			                      "field", fe.field, "error", fe.message);
-			char *s = json_dumps(e, JSON_COMPACT);
-			puts(s);
-			free(s);
-			json_decref(e);
-			bad++;
-			continue;
-		}
-		classifier_decide(c, &r.message, &r.c);
-		json_t *rec = classified_encode(&r);
-		char *s = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
-		puts(s);
-		free(s);
-		json_decref(rec);
-		classified_clear(&r);
-		done++;
-	}
-	free(line);
-	double secs = (double)(time_mono_ms() - t0) / 1000.0;
-	if (stats)
-		fprintf(stderr,
-		        "classified %zu messages (%zu bad lines) in %.3f s: %.0f messages/s\n",
-		        done, bad, secs, secs > 0 ? (double)done / secs : 0.0);
-	classifier_free(c);
-	return bad ? 1 : 0;
-}
-
-/* eval without --model uses the shipped topic model. */
-static int cmd_eval(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--model"))
-			return cli_eval(argc, argv);
-	char **args = xcalloc((size_t)argc + 3, sizeof(*args));
-	char *model = share_path("classifier/topic.model");
-	args[0] = argv[0];
-	args[1] = "--model";
-	args[2] = model;
-	for (int i = 1; i < argc; i++)
-		args[i + 2] = argv[i];
-	int rc = cli_eval(argc + 2, args);
-	free(model);
-	free(args);
-	return rc;
-}
-
 /* ---- the service -------------------------------------------------------------------------- */
 
 struct app {
@@ -218,10 +113,8 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 	    store_classifications(a->db, r, k, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
-		json_t *rec = classified_encode(&r[i]);
-		char *value = json_dumps(rec, JSON_COMPACT);
+		char *value = classifier_encode(&r[i]);
 		char *key = classified_key(&r[i]);
-		json_decref(rec);
 		int prc = kafka_produce(a->producer, a->settings.output_topic, key, strlen(key),
 		                        value, strlen(value), NULL, &d[i], err, errlen);
 		free(key);
@@ -269,8 +162,9 @@ static int run_service(void)
 		fprintf(stderr, "classifier: %s\n", err);
 		return 2;
 	}
-	a.classifier = open_classifier(a.settings.model_dir, a.settings.region_dir,
-	                               (int)a.settings.threshold_pct, err, sizeof(err));
+	a.classifier =
+	        classifier_open_dirs(a.settings.model_dir, a.settings.region_dir,
+	                             (double)a.settings.threshold_pct / 100.0, err, sizeof(err));
 	if (!a.classifier) {
 		log_error("cannot load the models, taxonomy or region pack", "{s:s}", "error", err);
 		status = 2;
@@ -332,9 +226,9 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "train"))
 		return cli_train(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "eval"))
-		return cmd_eval(argc - 1, argv + 1);
+		return cli_eval(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "classify"))
-		return cmd_classify(argc - 1, argv + 1);
+		return cli_classify(argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: classifier [train|eval|classify ...]\n\nsettings (environment):\n");
 		config_print_help(service_common_vars, service_common_nvars, stdout);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classified.h"
 #include "cli.h"
 #include "model.h"
 #include "xalloc.h"
@@ -26,20 +27,28 @@
 #define CORPUS_CSV "tests/classifier/data/corpus.csv"
 #define CORPUS_NDJSON "tests/classifier/data/corpus.ndjson"
 #define MESSAGES "tests/classifier/data/messages.ndjson"
+/* The project's own labelled corpus, the one the shipped models learn from. */
+#define PROJECT_CORPUS "services/classifier/data/corpus.ndjson"
 
 struct env {
 	char dir[64];
 	char model[128]; /* trained once by the first test */
+	/* The shipped models and region pack as the build installs them. */
+	char model_dir[512], region_dir[512];
 };
 
 static int setup(void **state)
 {
 	struct env *e = xcalloc(1, sizeof(*e));
+	const char *bin;
 
 	snprintf(e->dir, sizeof(e->dir), "/tmp/test_cli.XXXXXX");
 	if (!mkdtemp(e->dir))
 		return -1;
 	snprintf(e->model, sizeof(e->model), "%s/topic.model", e->dir);
+	bin = getenv("TEST_BIN_DIR") ? getenv("TEST_BIN_DIR") : "build/dev/bin";
+	snprintf(e->model_dir, sizeof(e->model_dir), "%s/../share/classifier", bin);
+	snprintf(e->region_dir, sizeof(e->region_dir), "%s/../share/regions/khakassia", bin);
 	*state = e;
 	return 0;
 }
@@ -309,9 +318,15 @@ static void test_eval(void **state)
 	expect_in(table, table_row(row, sizeof(row), "noise", 0, 0, 0, 1));
 	run_free(&r);
 
-	r = run_cli(e, cli_eval, NULL, (const char *[]){"eval", "--input", mixed, NULL});
+	r = run_cli(e, cli_eval, NULL, (const char *[]){"eval", "--model", e->model, NULL});
 	assert_int_equal(r.rc, 2);
-	expect_in(r.err, "--model and --input are required");
+	expect_in(r.err, "--input is required");
+	run_free(&r);
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--model", e->model, "--input", mixed,
+	                             NULL});
+	assert_int_equal(r.rc, 2);
+	expect_in(r.err, "--decision scores the shipped decision; --model one model");
 	run_free(&r);
 	r = run_cli(e, cli_eval, NULL,
 	            (const char *[]){"eval", "--model", CORPUS_CSV, "--input", mixed, NULL});
@@ -393,14 +408,209 @@ static void test_classify(void **state)
 	assert_int_equal(r.rc, 2);
 	expect_in(r.err, "--top must be an integer in 0..32");
 	run_free(&r);
-	r = run_cli(e, cli_classify, MESSAGES, (const char *[]){"classify", NULL});
+	r = run_cli(e, cli_classify, MESSAGES, (const char *[]){"classify", "--model", NULL});
 	assert_int_equal(r.rc, 2);
+	expect_in(r.err, "--model needs a value");
 	run_free(&r);
 	r = run_cli(e, cli_classify, MESSAGES,
 	            (const char *[]){"classify", "--model", "/nonexistent.model", NULL});
 	assert_int_equal(r.rc, 1);
 	expect_in(r.err, "/nonexistent.model: cannot open");
 	run_free(&r);
+}
+
+/* The full decision, as the service makes it: classified.v1 lines, error lines for bad input. */
+static void test_classify_decision(void **state)
+{
+	struct env *e = *state;
+	static const char *const want_topic[] = {"housing", "roads", "waste"};
+	char *line, *save = NULL;
+	int results = 0, errors = 0;
+	struct run r;
+
+	r = run_cli(e, cli_classify, MESSAGES,
+	            (const char *[]){"classify", "--model-dir", e->model_dir, "--region-dir",
+	                             e->region_dir, "--stats", NULL});
+	assert_int_equal(r.rc, 0);
+	expect_in(r.err, "classified 3 messages (2 bad lines) in ");
+	expect_in(r.err, " messages/s; per message: decoding ");
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct classified c;
+		struct field_error fe;
+		char id[16];
+		if (strstr(line, "\"error\"")) {
+			assert_true(strstr(line, "{\"line\":2,") == line ||
+			            strstr(line, "{\"line\":4,") == line);
+			errors++;
+			continue;
+		}
+		if (classified_decode_bytes(line, strlen(line), &c, &fe) < 0)
+			fail_msg("not classified.v1 (%s: %s): %s", fe.field, fe.message, line);
+		snprintf(id, sizeof(id), "test:%d", results + 1);
+		assert_string_equal(c.message.id, id);
+		assert_string_equal(c.c.topic, want_topic[results]);
+		assert_true(c.c.incident);
+		assert_int_equal(json_object_size(c.c.scores), 15);
+		assert_true(json_array_size(c.c.top_features) > 0 &&
+		            json_array_size(c.c.top_features) <= 5);
+		assert_non_null(strchr(c.c.model_version, '.'));
+		classified_clear(&c);
+		results++;
+	}
+	assert_int_equal(results, 3);
+	assert_int_equal(errors, 2);
+	run_free(&r);
+
+	r = run_cli(e, cli_classify, MESSAGES, (const char *[]){"classify", "--top", "3", NULL});
+	assert_int_equal(r.rc, 2);
+	expect_in(r.err, "--top goes with --model");
+	run_free(&r);
+	r = run_cli(e, cli_classify, MESSAGES,
+	            (const char *[]){"classify", "--model-dir", "/nonexistent", "--region-dir",
+	                             e->region_dir, NULL});
+	assert_int_equal(r.rc, 1);
+	expect_in(r.err, "/nonexistent/incident.model: cannot open");
+	run_free(&r);
+}
+
+static const char *const decision_columns[] = {"topic", "incident", "municipality", "urgency"};
+
+/* The project's corpus as message.v1 lines (text alone) into path, each record's labels into
+ * labels[i][k] in decision_columns order (NULL where it has none). Returns the count. */
+static size_t corpus_messages(const char *path, char *(*labels)[4], size_t max)
+{
+	char *data = slurp(PROJECT_CORPUS), *line, *save = NULL;
+	FILE *fp = fopen(path, "w");
+	size_t n = 0;
+
+	assert_non_null(fp);
+	for (line = strtok_r(data, "\n", &save); line && n < max;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *rec = json_loads(line, 0, &je), *msg;
+		char *out, id[32];
+		assert_non_null(rec);
+		for (size_t k = 0; k < 4; k++) {
+			json_t *v = json_object_get(rec, decision_columns[k]);
+			labels[n][k] = json_is_string(v) ? xstrdup(json_string_value(v))
+			               : json_is_boolean(v)
+			                       ? xstrdup(json_is_true(v) ? "true" : "false")
+			                       : NULL;
+		}
+		snprintf(id, sizeof(id), "%zu", n + 1);
+		msg = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:s}", "schema", "message.v1", "id",
+		                id, "source", "corpus", "external_id", id, "text",
+		                json_object_get(rec, "text"), "posted_at", "2026-11-28T00:00:00Z",
+		                "received_at", "2026-11-28T00:00:00Z");
+		assert_non_null(msg);
+		out = json_dumps(msg, JSON_COMPACT);
+		fprintf(fp, "%s\n", out);
+		free(out);
+		json_decref(msg);
+		json_decref(rec);
+		n++;
+	}
+	fclose(fp);
+	free(data);
+	return n;
+}
+
+/* eval --decision's figures are those of `classify` over the same texts, column by column. */
+static void test_eval_decision(void **state)
+{
+	enum { MAX = 4000 };
+	struct env *e = *state;
+	char msgs[160], none[160], want[160], *line, *save = NULL;
+	char *(*labels)[4] = xcalloc(MAX, sizeof(*labels));
+	size_t hits[4] = {0}, scored[4] = {0}, n, i = 0;
+	struct run r;
+	FILE *fp;
+
+	snprintf(msgs, sizeof(msgs), "%s/corpus_messages.ndjson", e->dir);
+	n = corpus_messages(msgs, labels, MAX);
+	assert_true(n > 1000);
+	r = run_cli(e, cli_classify, msgs,
+	            (const char *[]){"classify", "--model-dir", e->model_dir, "--region-dir",
+	                             e->region_dir, NULL});
+	assert_int_equal(r.rc, 0);
+	for (line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+		struct classified c;
+		struct field_error fe;
+		const char *got[4];
+		assert_true(i < n);
+		if (classified_decode_bytes(line, strlen(line), &c, &fe) < 0)
+			fail_msg("%s: %s", fe.field, fe.message);
+		got[0] = c.c.topic;
+		got[1] = c.c.incident ? "true" : "false";
+		got[2] = c.c.municipality ? c.c.municipality : "none";
+		got[3] = c.c.urgency;
+		for (size_t k = 0; k < 4; k++)
+			if (labels[i][k]) {
+				scored[k]++;
+				hits[k] += strcmp(labels[i][k], got[k]) == 0;
+			}
+		classified_clear(&c);
+	}
+	assert_int_equal(i, n);
+	run_free(&r);
+
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--input", PROJECT_CORPUS, "--model-dir",
+	                             e->model_dir, "--region-dir", e->region_dir, NULL});
+	assert_int_equal(r.rc, 0);
+	snprintf(want, sizeof(want), "records: %zu texts from " PROJECT_CORPUS ", each decided", n);
+	expect_in(r.out, want);
+	for (size_t k = 0; k < 4; k++) {
+		char label[64];
+		double acc;
+		snprintf(label, sizeof(label), "%s (column \"%s\"): accuracy ", decision_columns[k],
+		         decision_columns[k]);
+		acc = number_after(r.out, label);
+		if (fabs(acc - (double)hits[k] / (double)scored[k]) > 0.00005)
+			fail_msg("%s: eval says %.4f, classify's output %zu of %zu",
+			         decision_columns[k], acc, hits[k], scored[k]);
+		snprintf(want, sizeof(want), " over %zu records\n", scored[k]);
+		expect_in(strstr(r.out, label), want);
+	}
+	/* The municipality is scored where the corpus names one: not everywhere. */
+	assert_true(scored[2] > 0 && scored[2] < n);
+	/* The shipped incident model learnt from these very texts. */
+	assert_true(number_after(r.out, "incident (column \"incident\"): accuracy ") > 0.95);
+	run_free(&r);
+
+	/* A file with a topic column alone: the others are named, not scored. */
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--input", CORPUS_CSV, "--model-dir",
+	                             e->model_dir, "--region-dir", e->region_dir, NULL});
+	assert_int_equal(r.rc, 0);
+	expect_in(r.out, "topic (column \"topic\"): accuracy ");
+	expect_in(r.out, " over 36 records\n");
+	expect_in(r.out, "incident: not scored (" CORPUS_CSV " has no column \"incident\")\n");
+	expect_in(r.out, "urgency: not scored (");
+	run_free(&r);
+
+	snprintf(none, sizeof(none), "%s/none.ndjson", e->dir);
+	fp = fopen(none, "w");
+	assert_non_null(fp);
+	fputs("{\"text\":\"Яма на дороге\",\"label\":\"roads\"}\n", fp);
+	fclose(fp);
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--input", none, "--model-dir",
+	                             e->model_dir, NULL});
+	assert_int_equal(r.rc, 1);
+	expect_in(r.err, "has none of the columns topic, incident, municipality, urgency");
+	run_free(&r);
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--input", CORPUS_CSV, "--model-dir",
+	                             "/nonexistent", NULL});
+	assert_int_equal(r.rc, 1);
+	expect_in(r.err, "/nonexistent/incident.model: cannot open");
+	run_free(&r);
+
+	for (size_t j = 0; j < n; j++)
+		for (size_t k = 0; k < 4; k++)
+			free(labels[j][k]);
+	free(labels);
 }
 
 int main(void)
@@ -411,6 +621,8 @@ int main(void)
 	        cmocka_unit_test(test_train_usage),
 	        cmocka_unit_test(test_eval),
 	        cmocka_unit_test(test_classify),
+	        cmocka_unit_test(test_classify_decision),
+	        cmocka_unit_test(test_eval_decision),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -110,18 +110,24 @@ static void load(const char *data, enum records_format fmt, struct records *r)
 		fail_msg("records_load_mem: %s", err);
 }
 
-static void expect_load_error(const char *data, enum records_format fmt, const char *want)
+/* -1 for an error, -2 when the label column is not there at all. */
+static void expect_load_fails(const char *data, enum records_format fmt, int rc, const char *want)
 {
 	struct records r;
 	char err[300] = "";
 
 	assert_int_equal(records_load_mem(data, strlen(data), fmt, "mem", "text", "label", &r, err,
 	                                  sizeof(err)),
-	                 -1);
+	                 rc);
 	assert_int_equal(r.n, 0);
 	assert_null(r.text);
 	if (strcmp(err, want) != 0)
 		fail_msg("error\n  got  \"%s\"\n  want \"%s\"", err, want);
+}
+
+static void expect_load_error(const char *data, enum records_format fmt, const char *want)
+{
+	expect_load_fails(data, fmt, -1, want);
 }
 
 static void test_csv_records(void **state)
@@ -143,8 +149,11 @@ static void test_csv_records(void **state)
 	records_clear(&r);
 	assert_int_equal(r.n, 0);
 
-	expect_load_error("id,text\n1,x\n", RECORDS_CSV,
+	/* No label column at all is told apart (-2): eval --decision skips such a column. */
+	expect_load_fails("id,text\n1,x\n", RECORDS_CSV, -2,
 	                  "mem: no column \"label\" in the header (it has: id, text)");
+	expect_load_error("id,label\n1,x\n", RECORDS_CSV,
+	                  "mem: no column \"text\" in the header (it has: id, label)");
 	expect_load_error("", RECORDS_CSV, "mem: empty: no header row");
 	expect_load_error("text,label\nx,y\nx,y,z\n", RECORDS_CSV,
 	                  "mem: line 3: 3 fields, the header has 2");
@@ -184,6 +193,13 @@ static void test_ndjson_records(void **state)
 	        "mem: line 2: invalid JSON at column 12: string or '}' expected near end of "
 	        "file");
 	expect_load_error("[1,2]\n", RECORDS_NDJSON, "mem: line 1: not a JSON object");
+	/* A label member in no record: -2; in some records only: those are skipped. */
+	expect_load_fails("{\"text\":\"x\",\"topic\":\"y\"}\n{\"text\":\"z\"}\n", RECORDS_NDJSON,
+	                  -2, "mem: no record has \"label\"");
+	load("{\"text\":\"x\",\"label\":null}\n{\"text\":\"z\"}\n", RECORDS_NDJSON, &r);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.skipped, 2);
+	records_clear(&r);
 	expect_load_error("{\"text\":\"x\",\"label\":1.5}\n", RECORDS_NDJSON,
 	                  "mem: line 1: \"label\" must be a string, an integer or a boolean");
 	expect_load_error("{\"text\":[\"x\"],\"label\":\"y\"}\n", RECORDS_NDJSON,
