@@ -80,7 +80,7 @@ SHARE_FILES := $(if $(wildcard services/classifier/main.c),$(SHARE)/classifier/i
 	$(SHARE)/classifier/topic.model $(SHARE)/classifier/taxonomy.json) \
 	$(patsubst deploy/%,$(SHARE)/%,$(wildcard deploy/regions/*/*.json))
 
-.PHONY: all services tests deps run test clean clean-data format format-check
+.PHONY: all services tests deps run test bench clean clean-data format format-check
 all: services $(BROKER) $(DEMO) tests $(SHARE_FILES)
 services: $(SERVICE_BINS)
 tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS)
@@ -166,6 +166,11 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh tests/run.sh
+
+# Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh).
+bench: deps
+	@$(MAKE) --no-print-directory $(SERVICE_BINS) $(SHARE_FILES)
+	@B=$(B) sh tests/bench/run.sh
 
 clean:
 	rm -rf build
