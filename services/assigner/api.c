@@ -698,8 +698,8 @@ static void handle_stats(void *ctx, const struct http_request *req, struct http_
 	}
 	if (!(db = acquire(api, resp)))
 		return;
-	json_t *stats = stats_compute(db, api->region, api->topics, from, to, api->min_sample, err,
-	                              sizeof(err));
+	json_t *stats = stats_compute(db, api->region, api->topics, from, to, scope_param(who),
+	                              api->min_sample, err, sizeof(err));
 	if (stats)
 		api_respond(resp, 200, stats);
 	else

@@ -17,7 +17,7 @@
  *   authority:<id>      an authority's user: sees only incidents currently assigned to that
  *                       authority or to one below it in the region pack's hierarchy (an
  *                       administration oversees its departments), and may only respond and
- *                       resolve them; an incident outside its scope is answered 404, exactly as
+ *                       resolve them; its /v1/stats cover those incidents only; an incident outside its scope is answered 404, exactly as
  *                       an unknown one, so ids reveal nothing about other authorities' work;
  *   viewer              read-only (dashboards): lists, details and statistics, no actions (403).
  * The Open311 endpoints are public reads as the GeoReport v2 spec intends, unless
@@ -88,7 +88,8 @@ struct api_settings {
 struct api *api_new(struct service *svc, struct db_pool *pool, const struct region *region,
                     const struct api_settings *s, char *err, size_t errlen);
 
-/* Frees. NULL is accepted. */
+/* Frees. Call it after the HTTP server stopped (handlers and /metrics renders use the api).
+ * NULL is accepted. */
 void api_free(struct api *api);
 
 #endif

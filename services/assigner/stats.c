@@ -31,7 +31,8 @@
 	"   AS in_time" \
 	" FROM assigner.incidents i" \
 	" WHERE i.opened_at >= $1::timestamptz AND i.opened_at < $2::timestamptz" \
-	"  AND i.status <> 'rejected')"
+	"  AND i.status <> 'rejected'" \
+	"  AND ($4::text[] IS NULL OR i.authority_id = ANY($4::text[])))"
 #define STATS_FIGURES \
 	" count(*)," \
 	" count(*) FILTER (WHERE decided)," \
@@ -130,14 +131,15 @@ static json_t *top(const json_t *groups, const char *dimension, int min_sample)
 }
 
 json_t *stats_compute(struct db *db, const struct region *region, const struct topics *topics,
-                      int64_t from, int64_t to, int min_sample, char *err, size_t errlen)
+                      int64_t from, int64_t to, const char *scope, int min_sample, char *err,
+                      size_t errlen)
 {
 	static const char *const dimensions[] = {"municipality", "topic", "authority"};
 	char f[32], t[32], now[32];
 	rfc3339_format(from, f);
 	rfc3339_format(to, t);
 	rfc3339_format(time_now_ms(), now);
-	const char *params[3] = {f, t, now};
+	const char *params[4] = {f, t, now, scope};
 
 	/* g: 0 overall, 1 municipality, 2 topic, 3 authority; key: the group's id. */
 	PGresult *res = db_exec(
@@ -151,7 +153,7 @@ json_t *stats_compute(struct db *db, const struct region *region, const struct t
 	        " FROM base"
 	        " GROUP BY GROUPING SETS ((), (municipality), (topic), (authority_id))"
 	        " ORDER BY g, count(*) DESC, key NULLS LAST",
-	        3, params, err, errlen);
+	        4, params, err, errlen);
 	if (!res)
 		return NULL;
 	json_t *overall = NULL;
@@ -219,8 +221,8 @@ static void gauges_collect(void *ctx)
 	        0, NULL, err, sizeof(err));
 	int64_t now = time_now_ms();
 	if (res)
-		stats = stats_compute(db, NULL, NULL, now - GAUGE_WINDOW_MS, now, g->min_sample,
-		                      err, sizeof(err));
+		stats = stats_compute(db, NULL, NULL, now - GAUGE_WINDOW_MS, now, NULL,
+		                      g->min_sample, err, sizeof(err));
 	if (!res || !stats) {
 		log_warn("stats gauges: query failed", "{s:s}", "error", err);
 		goto out;

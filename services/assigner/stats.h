@@ -35,10 +35,13 @@ struct topics;
 
 /*
  * The statistics of incidents opened in [from, to) (ms since the epoch), as the JSON object
- * GET /v1/stats answers. Returns it (caller owns), or NULL with err on a database error.
+ * GET /v1/stats answers. scope (a text[] literal of authority ids, or NULL for all) limits
+ * them to the incidents assigned to those authorities: an authority's user sees the figures of
+ * its own incidents. Returns the object (caller owns), or NULL with err on a database error.
  */
 json_t *stats_compute(struct db *db, const struct region *region, const struct topics *topics,
-                      int64_t from, int64_t to, int min_sample, char *err, size_t errlen);
+                      int64_t from, int64_t to, const char *scope, int min_sample, char *err,
+                      size_t errlen);
 
 struct stats_gauges;
 

@@ -219,6 +219,27 @@ static void test_groups_and_small_samples(void **state)
 	json_decref(doc);
 }
 
+/* An authority's user gets the figures of its own incidents (and those below it) only. */
+static void test_authority_sees_its_own_figures(void **state)
+{
+	(void)state;
+	insert_march();
+	json_t *doc;
+	const char *march = "/v1/stats?from=2025-03-01T00:00:00Z&to=2025-04-01T00:00:00Z";
+
+	assert_int_equal(api_call("GET", TOKEN_CHERNOGORSK, march, NULL, &doc), 200);
+	expect_number(json_object_get(doc, "overall"), "incidents", 3);
+	assert_int_equal(json_array_size(json_object_get(doc, "by_authority")), 1);
+	assert_string_equal(
+	        jstr(json_array_get(json_object_get(doc, "by_authority"), 0), "authority"),
+	        "chernogorsk_admin");
+	json_decref(doc);
+	assert_int_equal(api_call("GET", TOKEN_ABAKAN, march, NULL, &doc), 200);
+	expect_number(json_object_get(doc, "overall"), "incidents", 6);
+	expect_number(json_object_get(doc, "overall"), "in_time_share", 0.8333);
+	json_decref(doc);
+}
+
 static void test_parameters_and_roles(void **state)
 {
 	(void)state;
@@ -324,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_overall_figures),
 	        cmocka_unit_test(test_groups_and_small_samples),
+	        cmocka_unit_test(test_authority_sees_its_own_figures),
 	        cmocka_unit_test(test_parameters_and_roles),
 	        cmocka_unit_test(test_gauges),
 	};
