@@ -127,12 +127,21 @@ if [ "${DEMO:-1}" != 0 ] && [ -x "$BIN/demo-sources" ] && [ -x "$BIN/collector" 
 	DEMO_STARTED=1
 fi
 
+# The assigner's operator API: demo tokens for the centre's operator and a read-only viewer.
+ASSIGNER_PORT=$((HTTP_BASE_PORT + 3))
+OPERATOR_TOKEN=demo-operator-token
+VIEWER_TOKEN=demo-viewer-token
+
 # Settings of one service beyond the common ones (name=value words).
 service_env() {
 	case "$1" in
 	collector)
 		echo "INGEST_TOKENS=$DEMO_TOKEN=http INGEST_SOURCES=http"
 		cat "$VAR_DIR/demo/collector.env"
+		;;
+	assigner)
+		echo "API_TOKENS=$OPERATOR_TOKEN=operator,$VIEWER_TOKEN=viewer"
+		echo "PUBLIC_URL=http://127.0.0.1:$ASSIGNER_PORT"
 		;;
 	esac
 }
@@ -192,6 +201,13 @@ if [ -n "$DEMO_STARTED" ]; then
 	echo "  ingest API   curl -H 'Authorization: Bearer $DEMO_TOKEN' -H 'Content-Type: application/json' \\"
 	echo "                 -d '{\"source\":\"http\",\"external_id\":\"1\",\"text\":\"Нет света\",\"posted_at\":\"2026-11-28T10:00:00Z\"}' \\"
 	echo "                 http://127.0.0.1:$COLLECTOR_PORT/v1/messages"
+fi
+if [ -x "$BIN/assigner" ]; then
+	echo "  incidents    curl -s -H 'Authorization: Bearer $OPERATOR_TOKEN' http://127.0.0.1:$ASSIGNER_PORT/v1/incidents"
+	echo "               curl -s -H 'Authorization: Bearer $VIEWER_TOKEN' http://127.0.0.1:$ASSIGNER_PORT/v1/stats"
+	echo "               curl -s http://127.0.0.1:$ASSIGNER_PORT/open311/v2/requests.json"
+	echo "               psql '$DATABASE_URL' -c 'SELECT status, authority_id, rule_id, count(*) FROM assigner.incidents GROUP BY 1, 2, 3 ORDER BY 4 DESC'"
+	echo "               kcat -b $KAFKA_BROKERS -C -t incidents.events -o beginning -e -f '%k %s\\\\n'"
 fi
 echo "  logs         $VAR_DIR/log/"
 echo
