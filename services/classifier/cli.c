@@ -651,6 +651,7 @@ enum {
 	E_INCIDENT,
 	E_MUNICIPALITY,
 	E_URGENCY,
+	E_COMMUNITY,
 	E_MODEL_DIR,
 	E_REGION_DIR,
 	E_COUNT
@@ -745,15 +746,25 @@ static int eval_decision(const char *cmd, struct opt *o)
 	        {"urgency", o[E_URGENCY].value, false, {0}, 0, {0}},
 	};
 	const size_t ncols = sizeof(cols) / sizeof(cols[0]);
-	const char *input = o[E_INPUT].value;
+	const char *input = o[E_INPUT].value, *community_column = o[E_COMMUNITY].value;
+	struct records community = {0}; /* community names by line, when asked for */
 	struct classifier *c = NULL;
-	size_t decisions = 0, scored = 0;
+	size_t decisions = 0, scored = 0, ci = 0;
 	char err[512];
 	int rc = 1;
 
+	if (strcmp(community_column, "-") != 0 &&
+	    records_load(input, o[E_TEXT].value, community_column, &community, err, sizeof(err)) <
+	            0) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		goto out;
+	}
 	for (size_t k = 0; k < ncols; k++) {
-		int r = records_load(input, o[E_TEXT].value, cols[k].name, &cols[k].rec, err,
-		                     sizeof(err));
+		int r;
+		if (strcmp(cols[k].name, "-") == 0)
+			continue; /* not asked for */
+		r = records_load(input, o[E_TEXT].value, cols[k].name, &cols[k].rec, err,
+		                 sizeof(err));
 		if (r == -1) {
 			fprintf(stderr, "%s: %s\n", cmd, err);
 			goto out;
@@ -783,6 +794,10 @@ static int eval_decision(const char *cmd, struct opt *o)
 			}
 		if (line == SIZE_MAX)
 			break;
+		while (ci < community.n && community.line[ci] < line)
+			ci++;
+		if (ci < community.n && community.line[ci] == line)
+			m.community_name = community.label[ci];
 		classifier_decide(c, &m, &d);
 		decisions++;
 		for (size_t k = 0; k < ncols; k++) {
@@ -792,14 +807,22 @@ static int eval_decision(const char *cmd, struct opt *o)
 		}
 		classification_clear(&d);
 	}
-	printf("records: %zu texts from %s, each decided once from its text alone (no community "
-	       "name, no coordinates)\n",
-	       decisions, input);
+	if (community.n)
+		printf("records: %zu texts from %s, each decided once from its text and its "
+		       "community's name (column \"%s\"), without coordinates\n",
+		       decisions, input, community_column);
+	else
+		printf("records: %zu texts from %s, each decided once from its text alone (no "
+		       "community name, no coordinates)\n",
+		       decisions, input);
 	printf("decision: models %s\n", classifier_version(c));
 	for (size_t k = 0; k < ncols; k++) {
 		if (!cols[k].present) {
-			printf("\n%s: not scored (%s has no column \"%s\")\n", cols[k].what, input,
-			       cols[k].name);
+			if (strcmp(cols[k].name, "-") == 0)
+				printf("\n%s: not scored (not asked for)\n", cols[k].what);
+			else
+				printf("\n%s: not scored (%s has no column \"%s\")\n", cols[k].what,
+				       input, cols[k].name);
 			continue;
 		}
 		printf("\n%s (column \"%s\"): ", cols[k].what, cols[k].name);
@@ -811,6 +834,7 @@ out:
 		records_clear(&cols[k].rec);
 		scorer_free(&cols[k].sc);
 	}
+	records_clear(&community);
 	classifier_free(c);
 	return rc;
 }
@@ -826,6 +850,7 @@ int cli_eval(int argc, char **argv)
 	        [E_INCIDENT] = {"--incident-column", false, "incident", false},
 	        [E_MUNICIPALITY] = {"--municipality-column", false, "municipality", false},
 	        [E_URGENCY] = {"--urgency-column", false, "urgency", false},
+	        [E_COMMUNITY] = {"--community-column", false, "-", false},
 	        [E_MODEL_DIR] = {"--model-dir", false, getenv("MODEL_DIR"), false},
 	        [E_REGION_DIR] = {"--region-dir", false, getenv("REGION_DIR"), false},
 	};

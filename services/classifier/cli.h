@@ -13,10 +13,12 @@
  *       MODEL or else of the shipped topic model (<model dir>/topic.model).
  *   eval     --decision --input FILE [--text-column C] [--label-column topic]
  *            [--incident-column incident] [--municipality-column municipality]
- *            [--urgency-column urgency]
- *       the same for the full decision (classify.h) on each text alone, for every one of the
+ *            [--urgency-column urgency] [--community-column C]
+ *       the same for the full decision (classify.h) on each text (with its community's name
+ *       from column C when given; coordinates are not read), for every one of the
  *       four columns the file has (each scored over the records with a value in it;
- *       incident as "true"/"false", no municipality as "none").
+ *       incident as "true"/"false", no municipality as "none"); a column named "-" is not
+ *       scored (a file's "municipality" may name other places than the region pack's).
  *   classify [--stats]
  *       message.v1 records (NDJSON) on stdin, the full decision as one classified.v1 line
  *       each on stdout: the service's code path, for back-tests and benchmarks.

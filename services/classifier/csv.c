@@ -290,10 +290,25 @@ static int load_csv(const char *data, size_t len, const char *name, const char *
 
 /* obj[key] as a string into *s and *len (an integer is written in decimal into num, a boolean
  * as "true"/"false"); absent or null gives an empty value. */
+/* The member obj[key]; a key with dots that is not a member itself is a path into nested
+ * objects ("expect.topic", "community.name"). NULL when there is none. */
+static const json_t *member(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *dot;
+
+	while (!v && obj && (dot = strchr(key, '.')) != NULL) {
+		obj = json_object_getn(obj, key, (size_t)(dot - key));
+		key = dot + 1;
+		v = json_object_get(obj, key);
+	}
+	return v;
+}
+
 static int json_value(const json_t *obj, const char *key, const char **s, size_t *len, char num[32],
                       const char *name, size_t line, char *err, size_t errlen)
 {
-	const json_t *v = json_object_get(obj, key);
+	const json_t *v = member(obj, key);
 
 	*s = "";
 	*len = 0;
@@ -365,7 +380,7 @@ static int load_ndjson(const char *data, size_t len, const char *name, const cha
 			return -1;
 		}
 		objects++;
-		if (json_object_get(obj, label_column))
+		if (member(obj, label_column))
 			labelled++;
 		records_add(out, &cap, ts, tl, ls, ll, line);
 		json_decref(obj);

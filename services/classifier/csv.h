@@ -10,7 +10,8 @@
  * field still open at the end of the input, anything but a comma or a line end after a closing
  * quote, and a row whose field count differs from the header's. Every error names the line.
  *
- * NDJSON: one JSON object per line (blank lines skipped); the "column" is a member name. A
+ * NDJSON: one JSON object per line (blank lines skipped); the "column" is a member name, or a
+ * path into nested objects when it has dots and no member has that name ("expect.topic"). A
  * label may be a string, an integer (written in decimal) or a boolean ("true", "false").
  *
  * In both, text and label must be valid UTF-8; a record whose text or label is empty (or, in

@@ -29,6 +29,7 @@
 #define MESSAGES "tests/classifier/data/messages.ndjson"
 /* The project's own labelled corpus, the one the shipped models learn from. */
 #define PROJECT_CORPUS "services/classifier/data/corpus.ndjson"
+#define DEMO "deploy/demo/khakassia_posts.ndjson"
 
 struct env {
 	char dir[64];
@@ -588,6 +589,41 @@ static void test_eval_decision(void **state)
 	expect_in(r.out, "incident: not scored (" CORPUS_CSV " has no column \"incident\")\n");
 	expect_in(r.out, "urgency: not scored (");
 	run_free(&r);
+	r = run_cli(e, cli_eval, NULL,
+	            (const char *[]){"eval", "--decision", "--input", PROJECT_CORPUS, "--model-dir",
+	                             e->model_dir, "--region-dir", e->region_dir,
+	                             "--municipality-column", "-", "--label-column", "urgency",
+	                             NULL});
+	assert_int_equal(r.rc, 0);
+	expect_in(r.out, "municipality: not scored (not asked for)\n");
+	/* The topic scored against another column's labels: nothing right. */
+	expect_in(r.out, "topic (column \"urgency\"): accuracy 0.0000, ");
+	run_free(&r);
+
+	/* The demo stream: labels nested under "expect", the community's name read when asked
+	 * for, which is how most of its posts name their town. */
+	for (int with = 0; with < 2; with++) {
+		static double without;
+		double acc;
+		r = run_cli(e, cli_eval, NULL,
+		            (const char *[]){"eval", "--decision", "--input", DEMO, "--model-dir",
+		                             e->model_dir, "--region-dir", e->region_dir,
+		                             "--label-column", "expect.topic", "--incident-column",
+		                             "expect.incident", "--municipality-column",
+		                             "expect.municipality", "--urgency-column",
+		                             "expect.urgency", "--community-column",
+		                             with ? "community.name" : "-", NULL});
+		assert_int_equal(r.rc, 0);
+		expect_in(r.out, with ? "its community's name (column \"community.name\")"
+		                      : "from its text alone");
+		expect_in(r.out, "incident (column \"expect.incident\"): accuracy ");
+		acc = number_after(r.out,
+		                   "municipality (column \"expect.municipality\"): accuracy ");
+		if (with)
+			assert_true(acc > without + 0.2);
+		without = acc;
+		run_free(&r);
+	}
 
 	snprintf(none, sizeof(none), "%s/none.ndjson", e->dir);
 	fp = fopen(none, "w");

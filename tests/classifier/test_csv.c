@@ -166,6 +166,8 @@ static void test_csv_records(void **state)
 static void test_ndjson_records(void **state)
 {
 	struct records r;
+	const char *nested;
+	char err[300];
 
 	(void)state;
 	load("{\"text\":\"Нет воды\",\"label\":\"housing\"}\n"
@@ -193,6 +195,18 @@ static void test_ndjson_records(void **state)
 	        "mem: line 2: invalid JSON at column 12: string or '}' expected near end of "
 	        "file");
 	expect_load_error("[1,2]\n", RECORDS_NDJSON, "mem: line 1: not a JSON object");
+	/* A dotted column is a path into nested objects, unless a member has that very name. */
+	nested = "{\"text\":\"x\",\"expect\":{\"topic\":\"roads\"}}\n"
+	         "{\"text\":\"y\",\"expect.topic\":\"waste\"}\n"
+	         "{\"text\":\"z\",\"expect\":\"flat\"}\n";
+	assert_int_equal(records_load_mem(nested, strlen(nested), RECORDS_NDJSON, "mem", "text",
+	                                  "expect.topic", &r, err, sizeof(err)),
+	                 0);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.label[0], "roads");
+	assert_string_equal(r.label[1], "waste");
+	assert_int_equal(r.skipped, 1);
+	records_clear(&r);
 	/* A label member in no record: -2; in some records only: those are skipped. */
 	expect_load_fails("{\"text\":\"x\",\"topic\":\"y\"}\n{\"text\":\"z\"}\n", RECORDS_NDJSON,
 	                  -2, "mem: no record has \"label\"");
