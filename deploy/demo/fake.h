@@ -11,9 +11,13 @@
  *   GET  /telegram/bot<token>/<m>   Telegram Bot API (getUpdates)
  *   GET  /rss/<community-slug>.xml  RSS 2.0;  GET /atom/<community-slug>.xml  Atom
  *   GET  /open311/<name>/requests.json   Open311 GeoReport v2
+ *   POST /vk/method/wall.createComment   the notifier's answers under VK posts
+ *   POST /telegram/bot<token>/sendMessage the notifier's notices and answers in Telegram
+ *   POST /webhook/<name>   a receiver of the notifier's signed webhooks (checks the signature)
  *   POST /control/posts    append posts (NDJSON, the demo file's line format)
  *   POST /control/fault    {"api":"vk","error_code":6,"count":2} | {"api":"rss","status":500}
  *   GET  /control/stats    {"<api>.<method>": request count, ...}
+ *   GET  /control/published  what the notifier sent here: {"published": [...]}
  */
 #ifndef DEMO_FAKE_H
 #define DEMO_FAKE_H
@@ -35,7 +39,13 @@ struct fake_world {
 	json_t *stats;        /* {"<api>.<method>": count} */
 	const char *vk_token; /* the access token VK routes accept (others get error 5) */
 	const char *tg_token; /* the bot token Telegram routes accept (others get 401) */
+	const char *webhook_secret; /* the key webhooks must be signed with (others get 401) */
+	json_t *published; /* array: every comment, message and webhook the notifier sent */
 };
+
+/* Appends a copy of `item` to the world's published list; returns its 1-based position, the
+ * id the fake APIs give what was published. */
+json_int_t fake_publish(struct fake_world *w, const json_t *item);
 
 /* Posts visible now: a new array reference of the first N posts (N grows with pace). */
 json_t *fake_visible_posts(struct fake_world *w);
@@ -77,5 +87,6 @@ void fake_vk_routes(struct http_server *srv, struct fake_world *w);
 void fake_telegram_routes(struct http_server *srv, struct fake_world *w);
 void fake_rss_routes(struct http_server *srv, struct fake_world *w);
 void fake_open311_routes(struct http_server *srv, struct fake_world *w);
+void fake_webhook_routes(struct http_server *srv, struct fake_world *w);
 
 #endif

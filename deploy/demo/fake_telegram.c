@@ -1,6 +1,8 @@
 /*
  * fake_telegram: the Telegram Bot API's getUpdates (https://core.telegram.org/bots/api),
- * answering from the world's visible lines whose channel is "telegram" as Update objects.
+ * answering from the world's visible lines whose channel is "telegram" as Update objects, and
+ * sendMessage (POST), through which the notifier reaches authorities and answers citizens:
+ * recorded in the world's published list (/control/published).
  *
  * How a demo line becomes an update:
  *   - update_id is the line's rank among the telegram lines + 1 (sequential, as Telegram's);
@@ -41,6 +43,9 @@
 
 #define TG_MAX_WAIT_MS 2000
 #define TG_ANON_BOT_ID 1087968824 /* GroupAnonymousBot, the "from" of anonymous group admins */
+
+/* Messages the bot sends get ids from their own range, clear of the demo's chats' ones. */
+#define TG_SENT_ID_BASE 100000
 
 /* Telegram forgets updates once getUpdates is called with a higher offset. One world per
  * process, so this is process state. */
@@ -267,6 +272,41 @@ static void get_updates(struct fake_world *w, const struct http_request *req,
 	http_respond_json(resp, 200, json_pack("{s:b, s:o}", "ok", 1, "result", result));
 }
 
+/*
+ * sendMessage (POST, JSON body, as the notifier sends it): chat_id and a non-empty text are
+ * required, reply_to_message_id optional. The message is recorded in the world's published
+ * list and answered with the Message Telegram returns.
+ */
+static void send_message(struct fake_world *w, const struct http_request *req,
+                         struct http_response *resp)
+{
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	json_t *chat = json_object_get(body, "chat_id");
+	const char *text = fake_str(body, "text");
+	json_t *reply_to = json_object_get(body, "reply_to_message_id");
+
+	if (!json_is_integer(chat) && !(json_is_string(chat) && *json_string_value(chat))) {
+		respond_tg_error(resp, 400, "Bad Request: chat_id is empty", 0);
+	} else if (!text || !*text) {
+		respond_tg_error(resp, 400, "Bad Request: message text is empty", 0);
+	} else {
+		json_t *item = json_pack("{s:s, s:O, s:s}", "api", "telegram", "chat_id", chat,
+		                         "text", text);
+		if (json_is_integer(reply_to))
+			json_object_set(item, "reply_to_message_id", reply_to);
+		json_int_t id = TG_SENT_ID_BASE + fake_publish(w, item);
+		json_decref(item);
+		json_t *msg = json_pack("{s:I, s:I, s:{s:O, s:s}, s:s}", "message_id", id, "date",
+		                        (json_int_t)(time_now_ms() / 1000), "chat", "id", chat,
+		                        "type", "supergroup", "text", text);
+		if (json_is_integer(reply_to))
+			json_object_set_new(msg, "reply_to_message",
+			                    json_pack("{s:O}", "message_id", reply_to));
+		http_respond_json(resp, 200, json_pack("{s:b, s:o}", "ok", 1, "result", msg));
+	}
+	json_decref(body);
+}
+
 static void telegram_handler(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct fake_world *w = ctx;
@@ -316,14 +356,17 @@ static void telegram_handler(void *ctx, const struct http_request *req, struct h
 		return;
 	}
 	/* Bot API method names are case-insensitive. */
-	if (!method || strcasecmp(method, "getUpdates") != 0) {
+	if (method && strcasecmp(method, "getUpdates") == 0)
+		get_updates(w, req, resp);
+	else if (method && strcasecmp(method, "sendMessage") == 0 &&
+	         strcmp(req->method, "POST") == 0)
+		send_message(w, req, resp);
+	else
 		respond_tg_error(resp, 404, "Not Found", 0);
-		return;
-	}
-	get_updates(w, req, resp);
 }
 
 void fake_telegram_routes(struct http_server *srv, struct fake_world *w)
 {
 	http_server_route(srv, "GET /telegram/{bot}/{method}", telegram_handler, w);
+	http_server_route(srv, "POST /telegram/{bot}/{method}", telegram_handler, w);
 }

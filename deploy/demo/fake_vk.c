@@ -1,9 +1,11 @@
 /*
  * fake_vk: the VK API methods the collector calls (wall.get, wall.getComments,
- * newsfeed.search), answering from the world's visible lines whose channel is "vk", in the
- * shapes of VK's JSON schema (github.com/VKCOM/vk-api-schema, version 5.199: wall_get_response,
- * wall_getComments_response, newsfeed_search_response, their extended variants with
- * profiles and groups, and base_error).
+ * newsfeed.search), answering from the world's visible lines whose channel is "vk", and the
+ * one the notifier calls (wall.createComment, POSTed as a form, the comment recorded in the
+ * world's published list), in the shapes of VK's JSON schema
+ * (github.com/VKCOM/vk-api-schema, version 5.199: wall_get_response, wall_getComments_response,
+ * newsfeed_search_response, wall_createComment_response, their extended variants with profiles
+ * and groups, and base_error).
  *
  * How a demo line becomes a VK object:
  *   - post and comment ids are the line's position in the world + 1. Like VK's, they grow
@@ -506,11 +508,79 @@ static void newsfeed_search(const struct http_request *req, struct http_response
 	respond_ok(resp, r);
 }
 
+/* Percent-decoding of one form value ("+" is a space). Caller frees. */
+static char *form_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned hi, lo;
+		if (s[i] == '+') {
+			out[k++] = ' ';
+		} else if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%1x%1x", &hi, &lo) == 2) {
+			out[k++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* An application/x-www-form-urlencoded body as an object of strings (new reference). */
+static json_t *form_params(const char *body)
+{
+	json_t *o = json_object();
+	for (const char *p = body; p && *p;) {
+		size_t n = strcspn(p, "&");
+		const char *eq = memchr(p, '=', n);
+		if (eq) {
+			char *name = form_decode(p, (size_t)(eq - p));
+			char *value = form_decode(eq + 1, (size_t)(p + n - eq - 1));
+			json_object_set_new(o, name, json_string(value));
+			free(name);
+			free(value);
+		}
+		p += n;
+		if (*p == '&')
+			p++;
+	}
+	return o;
+}
+
+/*
+ * wall.createComment (VK accepts every method as GET or POST; the notifier POSTs a form):
+ * owner_id, post_id and message required, from_group and reply_to_comment optional. The
+ * comment is recorded in the world's published list; its id is its position there.
+ */
+static void wall_create_comment(struct fake_world *w, const json_t *form,
+                                const struct http_request *req, struct http_response *resp)
+{
+	const char *owner = fake_str(form, "owner_id"), *post = fake_str(form, "post_id");
+	const char *message = fake_str(form, "message");
+	if (fake_int(owner, 0) == 0 || fake_int(post, 0) <= 0 || !message || !*message) {
+		respond_error(resp, req, "wall.createComment", 100,
+		              "One of the parameters specified was missing or invalid: owner_id, "
+		              "post_id and message are required");
+		return;
+	}
+	json_t *item = json_pack("{s:s, s:s, s:s, s:s}", "api", "vk", "owner_id", owner, "post_id",
+	                         post, "message", message);
+	if (fake_str(form, "reply_to_comment"))
+		json_object_set(item, "reply_to_comment",
+		                json_object_get(form, "reply_to_comment"));
+	json_int_t id = fake_publish(w, item);
+	json_decref(item);
+	respond_ok(resp, json_pack("{s:I, s:[]}", "comment_id", id, "parents_stack"));
+}
+
 static void vk_handler(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct fake_world *w = ctx;
 	const char *method = http_request_param(req, "method");
 	json_t *fault = fake_take_fault(w, "vk", method ? method : "");
+	bool post = strcmp(req->method, "POST") == 0;
 
 	if (fault) {
 		json_int_t code = json_integer_value(json_object_get(fault, "error_code"));
@@ -525,30 +595,38 @@ static void vk_handler(void *ctx, const struct http_request *req, struct http_re
 		if (code || (status >= 400 && status <= 599))
 			return;
 	}
-	const char *token = http_request_query(req, "access_token");
+	/* A POST carries its parameters in the form body, a GET in the query string. */
+	json_t *form = post ? form_params(req->body) : NULL;
+	const char *token =
+	        post ? fake_str(form, "access_token") : http_request_query(req, "access_token");
+	const char *version = post ? fake_str(form, "v") : http_request_query(req, "v");
 	if (!token || !w->vk_token || strcmp(token, w->vk_token) != 0) {
 		respond_error(resp, req, method, 5, error_text(5));
-		return;
-	}
-	if (!http_request_query(req, "v")) {
+	} else if (!version) {
 		respond_error(resp, req, method, 8, "Invalid request: v (version) is required");
-		return;
+	} else if (post) {
+		if (method && strcmp(method, "wall.createComment") == 0)
+			wall_create_comment(w, form, req, resp);
+		else
+			respond_error(resp, req, method, 3, "Unknown method passed");
+	} else {
+		struct vk_view v;
+		view_build(w, &v);
+		if (method && strcmp(method, "wall.get") == 0)
+			wall_get(req, resp, &v);
+		else if (method && strcmp(method, "wall.getComments") == 0)
+			wall_get_comments(req, resp, &v);
+		else if (method && strcmp(method, "newsfeed.search") == 0)
+			newsfeed_search(req, resp, &v);
+		else
+			respond_error(resp, req, method, 3, "Unknown method passed");
+		view_free(&v);
 	}
-
-	struct vk_view v;
-	view_build(w, &v);
-	if (method && strcmp(method, "wall.get") == 0)
-		wall_get(req, resp, &v);
-	else if (method && strcmp(method, "wall.getComments") == 0)
-		wall_get_comments(req, resp, &v);
-	else if (method && strcmp(method, "newsfeed.search") == 0)
-		newsfeed_search(req, resp, &v);
-	else
-		respond_error(resp, req, method, 3, "Unknown method passed");
-	view_free(&v);
+	json_decref(form);
 }
 
 void fake_vk_routes(struct http_server *srv, struct fake_world *w)
 {
 	http_server_route(srv, "GET /vk/method/{method}", vk_handler, w);
+	http_server_route(srv, "POST /vk/method/{method}", vk_handler, w);
 }

@@ -4,7 +4,8 @@
  * stream's "http" lines to the collector's ingest API like another region's system would.
  *
  *   demo-sources --port N --posts FILE [--pace N] [--bind ADDR]
- *                [--vk-token T] [--telegram-token T] [--push URL --push-token T]
+ *                [--vk-token T] [--telegram-token T] [--webhook-secret S]
+ *                [--push URL --push-token T]
  *                [--collector-env FILE]
  *
  *   --port N         0 picks a free port; when listening, one JSON line on stdout:
@@ -91,6 +92,15 @@ json_t *fake_take_fault(struct fake_world *w, const char *api, const char *metho
 	pthread_mutex_unlock(&w->lock);
 	free(key);
 	return taken;
+}
+
+json_int_t fake_publish(struct fake_world *w, const json_t *item)
+{
+	pthread_mutex_lock(&w->lock);
+	json_array_append_new(w->published, json_deep_copy(item));
+	json_int_t id = (json_int_t)json_array_size(w->published);
+	pthread_mutex_unlock(&w->lock);
+	return id;
 }
 
 int64_t fake_post_time(const struct fake_world *w, const json_t *post)
@@ -297,6 +307,19 @@ static void control_stats(void *ctx, const struct http_request *req, struct http
 	copy = json_deep_copy(w->stats);
 	pthread_mutex_unlock(&w->lock);
 	http_respond_json(resp, 200, copy);
+}
+
+/* GET /control/published: what the notifier published here, oldest first. */
+static void control_published(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	struct fake_world *w = ctx;
+	json_t *copy;
+
+	(void)req;
+	pthread_mutex_lock(&w->lock);
+	copy = json_deep_copy(w->published);
+	pthread_mutex_unlock(&w->lock);
+	http_respond_json(resp, 200, json_pack("{s:o}", "published", copy));
 }
 
 /* ---- pushing the "http" lines --------------------------------------------------------------- */
@@ -514,7 +537,7 @@ static int usage(const char *why)
 	fprintf(stderr,
 	        "demo-sources: %s\n"
 	        "usage: demo-sources --port N --posts FILE [--pace N] [--bind ADDR]\n"
-	        "                    [--vk-token T] [--telegram-token T]\n"
+	        "                    [--vk-token T] [--telegram-token T] [--webhook-secret S]\n"
 	        "                    [--push URL --push-token T] [--collector-env FILE]\n",
 	        why);
 	return 2;
@@ -538,7 +561,9 @@ int main(int argc, char **argv)
 	const char *posts_path = NULL, *bind = "127.0.0.1", *push_url = NULL, *push_token = NULL;
 	const char *env_path = NULL;
 	long port = -1, pace = 0;
-	struct fake_world w = {.vk_token = "demo-vk-token", .tg_token = "demo-telegram-token"};
+	struct fake_world w = {.vk_token = "demo-vk-token",
+	                       .tg_token = "demo-telegram-token",
+	                       .webhook_secret = "demo-webhook-secret"};
 	struct http_options opt = {0};
 	struct http_server *srv;
 	struct pusher pusher = {0};
@@ -570,6 +595,8 @@ int main(int argc, char **argv)
 			w.vk_token = v;
 		} else if (strcmp(a, "--telegram-token") == 0) {
 			w.tg_token = v;
+		} else if (strcmp(a, "--webhook-secret") == 0) {
+			w.webhook_secret = v;
 		} else if (strcmp(a, "--push") == 0) {
 			push_url = v;
 		} else if (strcmp(a, "--push-token") == 0) {
@@ -614,6 +641,7 @@ int main(int argc, char **argv)
 	w.pace_per_s = pace;
 	w.faults = json_object();
 	w.stats = json_object();
+	w.published = json_array();
 
 	opt.bind_addr = bind;
 	opt.port = (uint16_t)port;
@@ -624,9 +652,11 @@ int main(int argc, char **argv)
 	fake_telegram_routes(srv, &w);
 	fake_rss_routes(srv, &w);
 	fake_open311_routes(srv, &w);
+	fake_webhook_routes(srv, &w);
 	http_server_route(srv, "POST /control/posts", control_posts, &w);
 	http_server_route(srv, "POST /control/fault", control_fault, &w);
 	http_server_route(srv, "GET /control/stats", control_stats, &w);
+	http_server_route(srv, "GET /control/published", control_published, &w);
 	if (http_server_start(srv, why, sizeof(why)) < 0) {
 		log_error("cannot listen", "{s:s}", "error", why);
 		http_server_free(srv);
@@ -661,6 +691,7 @@ int main(int argc, char **argv)
 	json_decref(w.posts);
 	json_decref(w.faults);
 	json_decref(w.stats);
+	json_decref(w.published);
 	pthread_mutex_destroy(&w.lock);
 	return 0;
 }
