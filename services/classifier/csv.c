@@ -16,15 +16,15 @@
 
 #include "utf8.h"
 #include "files.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 struct csv_reader {
 	const char *p;
 	size_t len, pos;
-	size_t line;     /* line at pos */
-	size_t row_line; /* where the last row started */
-	char *buf;       /* the row's unescaped fields, each NUL-terminated */
-	size_t buf_len, buf_cap;
+	size_t line;       /* line at pos */
+	size_t row_line;   /* where the last row started */
+	struct strbuf buf; /* the row's unescaped fields, each NUL-terminated */
 	struct csv_field *fields;
 	size_t *offs;
 	size_t fields_cap;
@@ -44,7 +44,7 @@ void csv_reader_free(struct csv_reader *r)
 {
 	if (!r)
 		return;
-	free(r->buf);
+	strbuf_release(&r->buf);
 	free(r->fields);
 	free(r->offs);
 	free(r);
@@ -53,15 +53,6 @@ void csv_reader_free(struct csv_reader *r)
 size_t csv_line(const struct csv_reader *r)
 {
 	return r->row_line;
-}
-
-static void buf_add(struct csv_reader *r, char c)
-{
-	if (r->buf_len == r->buf_cap) {
-		r->buf_cap = r->buf_cap ? 2 * r->buf_cap : 1024;
-		r->buf = xrealloc(r->buf, r->buf_cap);
-	}
-	r->buf[r->buf_len++] = c;
 }
 
 /* Consumes the line end at pos (CRLF, LF or CR); false if there is none. */
@@ -92,14 +83,14 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *nfie
 	if (r->pos >= r->len)
 		return 0;
 	r->row_line = r->line;
-	r->buf_len = 0;
+	r->buf.len = 0; /* the buffer is kept for the next rows */
 	for (;;) {
 		if (n == r->fields_cap) {
 			r->fields_cap = r->fields_cap ? 2 * r->fields_cap : 16;
 			r->fields = xrealloc(r->fields, r->fields_cap * sizeof(*r->fields));
 			r->offs = xrealloc(r->offs, r->fields_cap * sizeof(*r->offs));
 		}
-		r->offs[n] = r->buf_len;
+		r->offs[n] = r->buf.len;
 		if (r->pos < r->len && r->p[r->pos] == '"') {
 			size_t open_line = r->line;
 			r->pos++;
@@ -116,7 +107,7 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *nfie
 				c = r->p[r->pos++];
 				if (c == '"') {
 					if (r->pos < r->len && r->p[r->pos] == '"') {
-						buf_add(r, '"');
+						strbuf_addch(&r->buf, '"');
 						r->pos++;
 						continue;
 					}
@@ -125,7 +116,7 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *nfie
 				if (c == '\n' ||
 				    (c == '\r' && (r->pos >= r->len || r->p[r->pos] != '\n')))
 					r->line++;
-				buf_add(r, c);
+				strbuf_addch(&r->buf, c);
 			}
 			if (r->pos < r->len && r->p[r->pos] != ',' && r->p[r->pos] != '\r' &&
 			    r->p[r->pos] != '\n') {
@@ -140,10 +131,10 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *nfie
 		} else {
 			while (r->pos < r->len && r->p[r->pos] != ',' && r->p[r->pos] != '\r' &&
 			       r->p[r->pos] != '\n')
-				buf_add(r, r->p[r->pos++]);
+				strbuf_addch(&r->buf, r->p[r->pos++]);
 		}
-		r->fields[n].len = r->buf_len - r->offs[n];
-		buf_add(r, '\0');
+		r->fields[n].len = r->buf.len - r->offs[n];
+		strbuf_addch(&r->buf, '\0');
 		n++;
 		if (r->pos < r->len && r->p[r->pos] == ',') {
 			r->pos++;
@@ -153,7 +144,7 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *nfie
 		break;
 	}
 	for (size_t i = 0; i < n; i++)
-		r->fields[i].s = r->buf + r->offs[i];
+		r->fields[i].s = r->buf.buf + r->offs[i];
 	*fields = r->fields;
 	*nfields = n;
 	return 1;

@@ -27,6 +27,17 @@ out:
 	return root;
 }
 
+void *doc_load(const char *name, const char *data, size_t len,
+               void *(*build)(const json_t *doc, const char *name, char *err, size_t errlen),
+               char *err, size_t errlen)
+{
+	json_t *doc = doc_read(name, data, len, err, errlen);
+	void *made = doc ? build(doc, name, err, errlen) : NULL;
+
+	json_decref(doc);
+	return made;
+}
+
 void doc_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -16,6 +16,16 @@
  */
 json_t *doc_read(const char *name, const char *data, size_t len, char *err, size_t errlen);
 
+/*
+ * Reads the document (as doc_read) and hands it to build, which returns what it made of it or
+ * NULL with err filled; returns that (NULL when the document could not be read). The document
+ * is freed before this returns: build copies what it keeps. The one loader of the gazetteer,
+ * the taxonomy and the urgency rules, from files and from memory alike.
+ */
+void *doc_load(const char *name, const char *data, size_t len,
+               void *(*build)(const json_t *doc, const char *name, char *err, size_t errlen),
+               char *err, size_t errlen);
+
 /* Writes a loader's error message into err[0..errlen), as snprintf; nothing when err is NULL or
  * errlen 0 (the loaders' callers may pass no buffer). */
 void doc_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "model.h"
 #include "text.h"
 #include "xalloc.h"
@@ -143,23 +144,9 @@ const struct features_config *featurizer_config(const struct featurizer *f)
 
 /* ---- hashing ------------------------------------------------------------------------------- */
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
 static uint64_t kind_seed(enum feature_kind k)
 {
-	return FNV_OFFSET ^ ((uint64_t)k * 0x9E3779B97F4A7C15ULL);
-}
-
-static uint64_t fnv_add(uint64_t h, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= u[i];
-		h *= FNV_PRIME;
-	}
-	return h;
+	return FNV1A64_OFFSET ^ ((uint64_t)k * 0x9E3779B97F4A7C15ULL);
 }
 
 /* murmur3's fmix64: every input bit reaches the top bits that choose the bucket. */
@@ -301,7 +288,7 @@ static void emit_char_ngrams(struct featurizer *f, struct fvec *out, const struc
 	for (size_t start = 0; start + 1 < nc; start++) {
 		uint64_t h = seed;
 		for (uint32_t n = 1; n <= nmax && start + n <= nc; n++) {
-			h = (h ^ f->cps[start + n - 1]) * FNV_PRIME;
+			h = (h ^ f->cps[start + n - 1]) * FNV1A64_PRIME;
 			if (n >= nmin) {
 				uint32_t at = emit(f, out, h, w);
 				if (f->naming)
@@ -360,7 +347,7 @@ uint32_t features_extract_tokens(struct featurizer *f, const struct token *toks,
 			if (c->numbers) {
 				char shape[24];
 				size_t sl = number_shape(t, shape, sizeof(shape));
-				h = fnv_add(kind_seed(KIND_NUM), shape, sl);
+				h = fnv1a64(kind_seed(KIND_NUM), shape, sl);
 				at = emit(f, out, h, 1.0f);
 				if (f->naming)
 					name_add(f, h, at, KIND_NUM, (uint32_t)i, 0, 0);
@@ -372,16 +359,16 @@ uint32_t features_extract_tokens(struct featurizer *f, const struct token *toks,
 		if (t->flags & TOKEN_STOP)
 			continue;
 		if (c->stems) {
-			h = fnv_add(kind_seed(KIND_STEM), t->stem, t->stem_len);
+			h = fnv1a64(kind_seed(KIND_STEM), t->stem, t->stem_len);
 			at = emit(f, out, h, 1.0f);
 			if (f->naming)
 				name_add(f, h, at, KIND_STEM, (uint32_t)i, 0, 0);
 		}
 		if (c->bigrams && prev != SIZE_MAX) {
 			const struct token *p = &toks[prev];
-			h = fnv_add(kind_seed(KIND_BIGRAM), p->stem, p->stem_len);
-			h = fnv_add(h, " ", 1);
-			h = fnv_add(h, t->stem, t->stem_len);
+			h = fnv1a64(kind_seed(KIND_BIGRAM), p->stem, p->stem_len);
+			h = fnv1a64(h, " ", 1);
+			h = fnv1a64(h, t->stem, t->stem_len);
 			at = emit(f, out, h, 1.0f);
 			if (f->naming)
 				name_add(f, h, at, KIND_BIGRAM, (uint32_t)i, (uint32_t)prev, 0);

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "utf8.h"
 #include "files.h"
+#include "hash.h"
+#include "strbuf.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define MODEL_MAGIC "OTKMODEL"
@@ -590,37 +592,21 @@ struct model *model_train(const struct features_config *fc, const char *const *l
 
 /* ---- the file ------------------------------------------------------------------------------ */
 
-struct wbuf {
-	unsigned char *p;
-	size_t len, cap;
-};
-
-static void put(struct wbuf *b, const void *data, size_t n)
-{
-	if (b->len + n > b->cap) {
-		while (b->len + n > b->cap)
-			b->cap = b->cap ? 2 * b->cap : 4096;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-}
-
-static void put_u32(struct wbuf *b, uint32_t v)
+static void put_u32(struct strbuf *b, uint32_t v)
 {
 	unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
 	                       (unsigned char)(v >> 24)};
 
-	put(b, le, 4);
+	strbuf_add(b, le, 4);
 }
 
-static void put_u64(struct wbuf *b, uint64_t v)
+static void put_u64(struct strbuf *b, uint64_t v)
 {
 	put_u32(b, (uint32_t)v);
 	put_u32(b, (uint32_t)(v >> 32));
 }
 
-static void put_f32(struct wbuf *b, float f)
+static void put_f32(struct strbuf *b, float f)
 {
 	uint32_t v;
 
@@ -628,28 +614,16 @@ static void put_f32(struct wbuf *b, float f)
 	put_u32(b, v);
 }
 
-static uint64_t fnv64(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 enum feature_flags { FF_STEMS = 1, FF_BIGRAMS = 2, FF_NUMBERS = 4 };
 
-/* The file image of m, checksum included. Caller frees b->p. */
-static void image_write(const struct model *m, struct wbuf *b)
+/* The file image of m, checksum included, into b (empty). */
+static void image_write(const struct model *m, struct strbuf *b)
 {
 	const size_t nb = model_buckets(m), nl = m->nl, st = m->stride;
 	uint32_t flags = (m->fc.stems ? FF_STEMS : 0) | (m->fc.bigrams ? FF_BIGRAMS : 0) |
 	                 (m->fc.numbers ? FF_NUMBERS : 0);
 
-	memset(b, 0, sizeof(*b));
-	put(b, MODEL_MAGIC, 8);
+	strbuf_add(b, MODEL_MAGIC, 8);
 	put_u32(b, MODEL_FORMAT_VERSION);
 	put_u32(b, (uint32_t)m->quant);
 	put_u32(b, m->fc.bits);
@@ -663,7 +637,7 @@ static void image_write(const struct model *m, struct wbuf *b)
 	for (uint32_t l = 0; l < m->nl; l++) {
 		uint32_t len = (uint32_t)strlen(m->labels[l]);
 		put_u32(b, len);
-		put(b, m->labels[l], len);
+		strbuf_add(b, m->labels[l], len);
 	}
 	for (uint32_t l = 0; l < m->nl; l++)
 		put_f32(b, m->bias[l]);
@@ -672,13 +646,13 @@ static void image_write(const struct model *m, struct wbuf *b)
 	for (size_t r = 0; r < nb; r++) {
 		switch (m->quant) {
 		case MODEL_QUANT_I8:
-			put(b, (const int8_t *)m->w + r * st, nl);
+			strbuf_add(b, (const int8_t *)m->w + r * st, nl);
 			break;
 		case MODEL_QUANT_I16:
 			for (size_t l = 0; l < nl; l++) {
 				uint16_t v = (uint16_t)((const int16_t *)m->w)[r * st + l];
 				unsigned char le[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
-				put(b, le, 2);
+				strbuf_add(b, le, 2);
 			}
 			break;
 		default:
@@ -687,26 +661,27 @@ static void image_write(const struct model *m, struct wbuf *b)
 			break;
 		}
 	}
-	put_u64(b, fnv64(b->p, b->len));
+	put_u64(b, fnv1a64(FNV1A64_OFFSET, b->buf, b->len));
 }
 
-static void set_version(struct model *m, const unsigned char *image, size_t len)
+static void set_version(struct model *m, const void *image, size_t len)
 {
-	snprintf(m->version, sizeof(m->version), "%016llx", (unsigned long long)fnv64(image, len));
+	snprintf(m->version, sizeof(m->version), "%016llx",
+	         (unsigned long long)fnv1a64(FNV1A64_OFFSET, image, len));
 }
 
 static void image_version(struct model *m)
 {
-	struct wbuf b;
+	struct strbuf b = {0};
 
 	image_write(m, &b);
-	set_version(m, b.p, b.len);
-	free(b.p);
+	set_version(m, b.buf, b.len);
+	strbuf_release(&b);
 }
 
 int model_save(const struct model *m, const char *path, char *err, size_t errlen)
 {
-	struct wbuf b;
+	struct strbuf b = {0};
 	char *tmp = xasprintf("%s.tmp", path);
 	FILE *fp = fopen(tmp, "wb");
 	int rc = -1;
@@ -716,7 +691,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 		snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fwrite(b.p, 1, b.len, fp) != b.len || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+	if (fwrite(b.buf, 1, b.len, fp) != b.len || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
 		snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
 		fclose(fp);
 		unlink(tmp);
@@ -734,7 +709,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	}
 	rc = 0;
 out:
-	free(b.p);
+	strbuf_release(&b);
 	free(tmp);
 	return rc;
 }
@@ -812,7 +787,7 @@ struct model *model_load_mem(const void *data, size_t len, const char *name, cha
 		get_u32(&tail, &stored_hi);
 		stored = (uint64_t)stored_hi << 32 | stored_lo;
 	}
-	if (stored != fnv64(data, len - 8)) {
+	if (stored != fnv1a64(FNV1A64_OFFSET, data, len - 8)) {
 		snprintf(err, errlen, "%s: checksum mismatch: the file is damaged or truncated",
 		         name);
 		return NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "hash.h"
 #include "text.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -138,18 +139,6 @@ static const char *const lead_preps[] = {"в", "во", "на", "по", "у", NUL
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv_bytes(uint64_t h, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
 static bool ends_with(const char *w, size_t wl, const char *suffix)
 {
 	size_t sl = strlen(suffix);
@@ -251,7 +240,7 @@ static struct form *map_find_key(const struct form_map *m, const char *key, size
 static struct form *map_get(struct form_map *m, const char *key)
 {
 	size_t len = strlen(key);
-	uint64_t h = fnv_bytes(FNV_OFFSET, key, len);
+	uint64_t h = fnv1a64(FNV1A64_OFFSET, key, len);
 	struct form *f = map_find_key(m, key, len, h);
 
 	if (f)
@@ -665,7 +654,8 @@ static void build_stems(struct gazetteer *g)
 	}
 }
 
-static struct gazetteer *load_json(json_t *root, const char *name, char *err, size_t errlen)
+/* The loaded object, for doc_load. */
+static void *load_json(const json_t *root, const char *name, char *err, size_t errlen)
 {
 	struct gazetteer *g = xcalloc(1, sizeof(*g));
 	struct loader ld = {g, NULL, err, errlen};
@@ -704,25 +694,15 @@ fail:
 	return NULL;
 }
 
-static struct gazetteer *load(const char *name, const char *data, size_t len, char *err,
-                              size_t errlen)
-{
-	json_t *root = doc_read(name, data, len, err, errlen);
-	struct gazetteer *g = root ? load_json(root, name, err, errlen) : NULL;
-
-	json_decref(root);
-	return g;
-}
-
 struct gazetteer *gazetteer_load(const char *path, char *err, size_t errlen)
 {
-	return load(path, NULL, 0, err, errlen);
+	return doc_load(path, NULL, 0, load_json, err, errlen);
 }
 
 struct gazetteer *gazetteer_load_mem(const char *data, size_t len, const char *name, char *err,
                                      size_t errlen)
 {
-	return load(name, data, len, err, errlen);
+	return doc_load(name, data, len, load_json, err, errlen);
 }
 
 void gazetteer_free(struct gazetteer *g)
@@ -857,7 +837,7 @@ static size_t scan(const struct gazetteer *g, const struct token *toks, size_t n
 	for (size_t i = 0; i < n && nm < MAX_MENTIONS;) {
 		const struct form *best = NULL;
 		size_t best_len = 0;
-		uint64_t hw = FNV_OFFSET, hs = FNV_OFFSET;
+		uint64_t hw = FNV1A64_OFFSET, hs = FNV1A64_OFFSET;
 		const char *prep, *before;
 		struct mention *m;
 
@@ -865,11 +845,11 @@ static size_t scan(const struct gazetteer *g, const struct token *toks, size_t n
 			const struct token *t = &toks[i + L - 1];
 			const struct form *f;
 			if (L > 1) {
-				hw = fnv_bytes(hw, " ", 1);
-				hs = fnv_bytes(hs, " ", 1);
+				hw = fnv1a64(hw, " ", 1);
+				hs = fnv1a64(hs, " ", 1);
 			}
-			hw = fnv_bytes(hw, t->word, t->word_len);
-			hs = fnv_bytes(hs, t->stem, t->stem_len);
+			hw = fnv1a64(hw, t->word, t->word_len);
+			hs = fnv1a64(hs, t->stem, t->stem_len);
 			f = map_find_tokens(&g->words, hw, toks, i, L, false);
 			if (!f)
 				f = map_find_tokens(&g->stems, hs, toks, i, L, true);

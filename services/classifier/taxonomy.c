@@ -149,7 +149,8 @@ static int add_term(struct taxonomy *t, struct text_pipeline *tp, size_t *cap, u
 	return 0;
 }
 
-static struct taxonomy *load_json(const json_t *doc, const char *name, char *err, size_t errlen)
+/* The loaded object, for doc_load. */
+static void *load_json(const json_t *doc, const char *name, char *err, size_t errlen)
 {
 	struct taxonomy *t = xcalloc(1, sizeof(*t));
 	struct text_pipeline *tp = text_new(err, errlen);
@@ -220,25 +221,15 @@ fail:
 	return NULL;
 }
 
-static struct taxonomy *load(const char *name, const char *data, size_t len, char *err,
-                             size_t errlen)
-{
-	json_t *doc = doc_read(name, data, len, err, errlen);
-	struct taxonomy *t = doc ? load_json(doc, name, err, errlen) : NULL;
-
-	json_decref(doc);
-	return t;
-}
-
 struct taxonomy *taxonomy_load(const char *path, char *err, size_t errlen)
 {
-	return load(path, NULL, 0, err, errlen);
+	return doc_load(path, NULL, 0, load_json, err, errlen);
 }
 
 struct taxonomy *taxonomy_load_mem(const char *data, size_t len, const char *name, char *err,
                                    size_t errlen)
 {
-	return load(name, data, len, err, errlen);
+	return doc_load(name, data, len, load_json, err, errlen);
 }
 
 size_t taxonomy_subtopic_count(const struct taxonomy *t)

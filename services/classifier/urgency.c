@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "hash.h"
 #include "text.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -96,16 +97,6 @@ static size_t key_len_of(const char *stem, size_t len, uint32_t *letters)
 	return i;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Does the text token t match the rule word w (see urgency.h)? */
 static bool stem_matches(const struct uword *w, const struct token *t)
 {
@@ -153,7 +144,7 @@ static void index_build(struct urgency_rules *r)
 		const struct uword *w = &r->phrases[p].w[0];
 		uint32_t letters;
 		size_t kl = key_len_of(w->stem, w->stem_len, &letters);
-		uint64_t h = hash_bytes(w->stem, kl);
+		uint64_t h = fnv1a64(FNV1A64_OFFSET, w->stem, kl);
 		struct bucket *b = bucket_find(r, w->stem, kl, h);
 
 		if (!b) {
@@ -221,8 +212,8 @@ static int add_phrase(struct urgency_rules *r, struct text_pipeline *tp, const c
 	return 0;
 }
 
-static struct urgency_rules *load_json(const json_t *root, const char *name, char *err,
-                                       size_t errlen)
+/* The loaded object, for doc_load. */
+static void *load_json(const json_t *root, const char *name, char *err, size_t errlen)
 {
 	struct urgency_rules *r = xcalloc(1, sizeof(*r));
 	struct text_pipeline *tp = NULL;
@@ -318,25 +309,15 @@ fail:
 	return NULL;
 }
 
-static struct urgency_rules *load(const char *name, const char *data, size_t len, char *err,
-                                  size_t errlen)
-{
-	json_t *root = doc_read(name, data, len, err, errlen);
-	struct urgency_rules *r = root ? load_json(root, name, err, errlen) : NULL;
-
-	json_decref(root);
-	return r;
-}
-
 struct urgency_rules *urgency_load(const char *taxonomy_path, char *err, size_t errlen)
 {
-	return load(taxonomy_path, NULL, 0, err, errlen);
+	return doc_load(taxonomy_path, NULL, 0, load_json, err, errlen);
 }
 
 struct urgency_rules *urgency_load_mem(const char *data, size_t len, const char *name, char *err,
                                        size_t errlen)
 {
-	return load(name, data, len, err, errlen);
+	return doc_load(name, data, len, load_json, err, errlen);
 }
 
 void urgency_free(struct urgency_rules *r)
@@ -457,7 +438,7 @@ int urgency_assess_tokens(const struct urgency_rules *r, const struct token *tok
 		uint32_t letters;
 		size_t kl = key_len_of(toks[i].stem, toks[i].stem_len, &letters);
 		const struct bucket *b =
-		        bucket_find(r, toks[i].stem, kl, hash_bytes(toks[i].stem, kl));
+		        bucket_find(r, toks[i].stem, kl, fnv1a64(FNV1A64_OFFSET, toks[i].stem, kl));
 
 		for (uint32_t k = 0; b && k < b->n; k++) {
 			uint32_t p = b->phrases[k];
