@@ -79,6 +79,8 @@ static enum action_status act_begin(struct act *a)
 	const char *aid = rc ? row_str(a->row, "authority_id") : NULL;
 	if (rc == 0 || (a->actor->authority && (!aid || strcmp(aid, a->actor->authority)))) {
 		db_rollback(a->db);
+		json_decref(a->row);
+		a->row = NULL;
 		return set_error(a->e, ACTION_NOT_FOUND, NULL, "no incident %lld",
 		                 (long long)a->id);
 	}

@@ -224,7 +224,7 @@ static void test_affected_citizens_raise_urgency(void **state)
 {
 	(void)state;
 	struct report_spec r[5];
-	char ids[5][16], authors[5][16];
+	char ids[5][24], authors[5][24];
 	for (int i = 0; i < 5; i++) {
 		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
 		snprintf(authors[i], sizeof(authors[i]), "citizen%d", i + 1);
