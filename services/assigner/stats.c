@@ -201,6 +201,21 @@ static double gauge_value(const json_t *v)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* Sets every gauge; with no figures (the database unreachable) each reads NaN, "not known",
+ * rather than keeping a value that is no longer true. */
+static void gauges_set(struct stats_gauges *g, const PGresult *counts, const json_t *stats)
+{
+	const json_t *o = json_object_get(stats, "overall");
+
+	metric_set(g->open, counts ? strtod(PQgetvalue(counts, 0, 0), NULL) : NAN);
+	metric_set(g->overdue, counts ? strtod(PQgetvalue(counts, 0, 1), NULL) : NAN);
+	metric_set(g->in_time, gauge_value(json_object_get(o, "in_time_share")));
+	metric_set(g->first_mean,
+	           gauge_value(json_object_get(o, "first_answer_mean_hours")) * 3600);
+	metric_set(g->satisfaction, gauge_value(json_object_get(o, "satisfaction_share")));
+	metric_set(g->satisfaction_n, gauge_value(json_object_get(o, "satisfaction_n")));
+}
+
 static void gauges_collect(void *ctx)
 {
 	struct stats_gauges *g = ctx;
@@ -208,35 +223,25 @@ static void gauges_collect(void *ctx)
 	struct db *db = db_pool_acquire(g->pool, 1000, err, sizeof(err));
 	PGresult *res = NULL;
 	json_t *stats = NULL;
-
-	if (!db) {
-		log_warn("stats gauges: no database connection", "{s:s}", "error", err);
-		return;
-	}
-	res = db_exec(
-	        db,
-	        "SELECT count(*) FILTER (WHERE status IN ('moderation','assigned','responded')),"
-	        " count(*) FILTER (WHERE status IN ('moderation','assigned','responded')"
-	        "  AND overdue) FROM assigner.incidents",
-	        0, NULL, err, sizeof(err));
 	int64_t now = time_now_ms();
+
+	if (db)
+		res = db_exec(db,
+		              "SELECT count(*) FILTER (WHERE status IN"
+		              "  ('moderation', 'assigned', 'responded')),"
+		              " count(*) FILTER (WHERE status IN"
+		              "  ('moderation', 'assigned', 'responded') AND overdue)"
+		              " FROM assigner.incidents",
+		              0, NULL, err, sizeof(err));
 	if (res)
 		stats = stats_compute(db, NULL, NULL, now - GAUGE_WINDOW_MS, now, NULL,
 		                      g->min_sample, err, sizeof(err));
-	if (!res || !stats) {
-		log_warn("stats gauges: query failed", "{s:s}", "error", err);
-		goto out;
+	if (!stats) {
+		log_warn("stats gauges: not refreshed", "{s:s}", "error", err);
+		PQclear(res);
+		res = NULL;
 	}
-	metric_set(g->open, strtod(PQgetvalue(res, 0, 0), NULL));
-	metric_set(g->overdue, strtod(PQgetvalue(res, 0, 1), NULL));
-	const json_t *o = json_object_get(stats, "overall");
-	metric_set(g->in_time, gauge_value(json_object_get(o, "in_time_share")));
-	metric_set(g->first_mean,
-	           gauge_value(json_object_get(o, "first_answer_mean_hours")) * 3600);
-	metric_set(g->satisfaction, gauge_value(json_object_get(o, "satisfaction_share")));
-	metric_set(g->satisfaction_n,
-	           (double)json_integer_value(json_object_get(o, "satisfaction_n")));
-out:
+	gauges_set(g, res, stats);
 	json_decref(stats);
 	PQclear(res);
 	db_pool_release(g->pool, db);

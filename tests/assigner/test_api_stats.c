@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "api_support.h"
+#include "db.h"
 #include "http_client.h"
 #include "promtool.h"
 #include "timefmt.h"
@@ -337,6 +338,19 @@ static void test_gauges(void **state)
 	expect_series(text, "assigner_first_answer_mean_seconds", "10800");
 	expect_series(text, "assigner_satisfaction_ratio", "0.8");
 	expect_series(text, "assigner_satisfaction_responses", "5");
+	free(text);
+
+	/* Figures that cannot be read are not known (NaN), not the last ones seen. */
+	char err[256];
+	assert_int_equal(db_run(api_fixture_db(), "ALTER TABLE assigner.incidents RENAME TO away",
+	                        0, NULL, err, sizeof(err)),
+	                 0);
+	text = scrape();
+	assert_int_equal(db_run(api_fixture_db(), "ALTER TABLE assigner.away RENAME TO incidents",
+	                        0, NULL, err, sizeof(err)),
+	                 0);
+	expect_series(text, "assigner_incidents_open", "NaN");
+	expect_series(text, "assigner_satisfaction_ratio", "NaN");
 	free(text);
 }
 
