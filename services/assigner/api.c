@@ -331,15 +331,14 @@ out:
 
 /* ---- GET /v1/incidents/{id} ---------------------------------------------------------------- */
 
-/* The incident with its reports and audit trail, or NULL (not found / out of scope, or a
- * database error: *failed). */
-static json_t *incident_detail(struct api *api, struct db *db, int64_t id,
-                               const struct auth_principal *who, bool *failed, char *err,
-                               size_t errlen)
+/* The incident with its reports and audit trail, or NULL (not found / outside scope, a
+ * text[] of authority ids or NULL for all; or a database error: *failed). */
+static json_t *incident_detail(struct api *api, struct db *db, int64_t id, const char *scope,
+                               bool *failed, char *err, size_t errlen)
 {
 	char idtext[32];
 	snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
-	const char *params[2] = {idtext, scope_param(who)};
+	const char *params[2] = {idtext, scope};
 	json_t *obj = NULL;
 
 	*failed = true;
@@ -379,12 +378,12 @@ static json_t *incident_detail(struct api *api, struct db *db, int64_t id,
 }
 
 /* Answers 200 with the incident's detail, 404 or 503. */
-static void respond_detail(struct api *api, struct db *db, int64_t id,
-                           const struct auth_principal *who, struct http_response *resp)
+static void respond_detail(struct api *api, struct db *db, int64_t id, const char *scope,
+                           struct http_response *resp)
 {
 	char err[512];
 	bool failed;
-	json_t *obj = incident_detail(api, db, id, who, &failed, err, sizeof(err));
+	json_t *obj = incident_detail(api, db, id, scope, &failed, err, sizeof(err));
 
 	if (obj)
 		api_respond(resp, 200, obj);
@@ -403,7 +402,7 @@ static void handle_detail(void *ctx, const struct http_request *req, struct http
 
 	if (!who || path_id(req, resp, &id) < 0 || !(db = acquire(api, resp)))
 		return;
-	respond_detail(api, db, id, who, resp);
+	respond_detail(api, db, id, scope_param(who), resp);
 	db_pool_release(api->pool, db);
 }
 
@@ -638,7 +637,9 @@ static void handle_action(struct api *api, const struct action_route *route,
 	}
 	switch (route->run(api, db, id, &b, &actor, &ae)) {
 	case ACTION_OK:
-		respond_detail(api, db, id, who, resp);
+		/* Unscoped: an authority that declined («not ours») or reassigned is still owed
+		 * the outcome of what it just did. */
+		respond_detail(api, db, id, NULL, resp);
 		break;
 	case ACTION_NOT_FOUND:
 		http_respond_error(resp, 404, "not_found", "id", "no such incident");

@@ -429,6 +429,20 @@ static void test_action_roles(void **state)
 	assert_string_equal(jstr(json_array_get(audit, json_array_size(audit) - 1), "actor"),
 	                    "authority:abakan_admin");
 	json_decref(doc);
+	/* «Not ours» takes the incident out of the authority's hands: the answer still shows
+	 * where it went, and from then on the incident is not the authority's to see. */
+	int64_t declined =
+	        fixture_incident(&(struct fixture_incident){.authority = "abakan_ukhit"});
+	assert_int_equal(post_action(TOKEN_UKHIT, declined, "respond",
+	                             "{\"not_responsible\":true,\"text\":\"Не наш дом\"}", &doc),
+	                 200);
+	assert_string_not_equal(jstr(doc, "authority.id"), "abakan_ukhit");
+	assert_string_not_equal(jstr(doc, "authority.id"), "abakan_vodokanal");
+	json_decref(doc);
+	char path[64];
+	snprintf(path, sizeof(path), "/v1/incidents/%lld", ID(declined));
+	expect_error(get(TOKEN_UKHIT, path, &doc), &doc, 404, "not_found", "id", NULL);
+
 	/* The operator may do the rest. */
 	assert_int_equal(post_action(TOKEN_OPERATOR, own, "feedback", bodies[5][1], &doc), 200);
 	json_decref(doc);
