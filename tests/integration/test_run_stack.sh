@@ -1,8 +1,9 @@
 #!/bin/sh
 # `make run`'s script end to end: it starts PostgreSQL and the Kafka broker (and every built
 # service), kcat can produce to and consume from its broker, every service's /metrics passes
-# `promtool check metrics`, SIGTERM stops everything with exit 0, a second run keeps the data,
-# and --clean-data wipes it.
+# `promtool check metrics`, the demo stream goes through every built service (collected,
+# classified, made into routed incidents with their events), SIGTERM stops everything with
+# exit 0, a second run keeps the data, and --clean-data wipes it.
 set -eu
 cd "$(dirname "$0")/../.."
 : "${TEST_WORK_DIR:?run through tests/run.sh}"
@@ -92,6 +93,35 @@ if [ -x "$BIN/collector" ]; then
 		out=$(kcat -b "$BROKERS" -C -t messages.classified -o beginning -e -q -f '%k\n' | grep -c '|') ||
 			fail "kcat could not read messages.classified"
 		[ "$out" -ge "$want" ] || fail "messages.classified holds $out records, want $want"
+		# ...and the assigner makes the incidents of them: every message a report once, the
+		# incidents routed with deadlines, their events on incidents.events, the API answering.
+		if [ -x "$BIN/assigner" ]; then
+			i=0
+			while :; do
+				got=$(psql "$url" -qAt -c "SELECT count(*) FROM assigner.reports" 2>/dev/null || echo 0)
+				[ "$got" = "$want" ] && break
+				i=$((i + 1))
+				[ $i -le 60 ] || fail "assigner: $got of $want messages stored as reports after 60 s"
+				sleep 1
+			done
+			routed=$(psql "$url" -qAt -c "SELECT count(*) FROM assigner.incidents WHERE status = 'assigned' AND authority_id IS NOT NULL AND rule_id IS NOT NULL AND first_answer_due IS NOT NULL")
+			[ "$routed" -ge 100 ] || fail "assigner: only $routed incidents routed with deadlines"
+			i=0
+			while :; do
+				pending=$(psql "$url" -qAt -c "SELECT count(*) FROM assigner.outbox WHERE NOT published")
+				[ "$pending" = 0 ] && break
+				i=$((i + 1))
+				[ $i -le 30 ] || fail "assigner: $pending events still unpublished after 30 s"
+				sleep 1
+			done
+			events=$(psql "$url" -qAt -c "SELECT count(*) FROM assigner.outbox")
+			out=$(kcat -b "$BROKERS" -C -t incidents.events -o beginning -e -q -f '%s\n' | grep -c '"incident_event.v1"') ||
+				fail "kcat could not read incidents.events"
+			[ "$out" -ge "$events" ] || fail "incidents.events holds $out records, want $events"
+			aport=$(awk '$1 == "assigner" {print $2}' "$VAR/ready")
+			curl -fsS -H 'Authorization: Bearer demo-viewer-token' "http://127.0.0.1:$aport/v1/stats" |
+				grep -q '"incidents"' || fail "assigner: /v1/stats did not answer for the demo"
+		fi
 	fi
 fi
 
