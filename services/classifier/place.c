@@ -78,6 +78,10 @@ struct gazetteer {
 	size_t nsets;
 	struct form_map words, stems;
 	uint32_t max_words;
+	/* The hashes of every form's first words that are not the whole form, of both maps
+	 * (0 marks an empty slot): a scan stops lengthening a sequence that starts no form. */
+	uint64_t *prefixes;
+	size_t nprefixes; /* slots, a power of two */
 };
 
 /* ---- word lists ------------------------------------------------------------------------------ */
@@ -625,6 +629,54 @@ static int load_municipality(struct loader *ld, const json_t *m, size_t idx)
 }
 
 /* Builds the stem map from the word map once every form is in. */
+static uint64_t prefix_slot_key(uint64_t h)
+{
+	return h ? h : 1;
+}
+
+static bool prefix_has(const struct gazetteer *g, uint64_t h)
+{
+	uint64_t k = prefix_slot_key(h);
+
+	for (size_t s = (size_t)k & (g->nprefixes - 1); g->prefixes[s];
+	     s = (s + 1) & (g->nprefixes - 1))
+		if (g->prefixes[s] == k)
+			return true;
+	return false;
+}
+
+static void prefix_add(struct gazetteer *g, uint64_t h)
+{
+	uint64_t k = prefix_slot_key(h);
+	size_t s = (size_t)k & (g->nprefixes - 1);
+
+	while (g->prefixes[s] && g->prefixes[s] != k)
+		s = (s + 1) & (g->nprefixes - 1);
+	g->prefixes[s] = k;
+}
+
+/* The hash of every proper prefix of whole words of every form (as scan hashes them). */
+static void build_prefixes(struct gazetteer *g)
+{
+	const struct form_map *maps[] = {&g->words, &g->stems};
+	size_t words = 0;
+
+	for (size_t m = 0; m < 2; m++)
+		for (size_t i = 0; i < maps[m]->n; i++)
+			words += maps[m]->forms[i].nwords;
+	g->nprefixes = 16;
+	while (g->nprefixes < 2 * words)
+		g->nprefixes *= 2;
+	g->prefixes = xcalloc(g->nprefixes, sizeof(*g->prefixes));
+	for (size_t m = 0; m < 2; m++)
+		for (size_t i = 0; i < maps[m]->n; i++) {
+			const struct form *f = &maps[m]->forms[i];
+			for (size_t at = 0; at < f->key_len; at++)
+				if (f->key[at] == ' ')
+					prefix_add(g, fnv1a64(FNV1A64_OFFSET, f->key, at));
+		}
+}
+
 static void build_stems(struct gazetteer *g)
 {
 	for (size_t i = 0; i < g->words.n; i++) {
@@ -686,6 +738,7 @@ static void *load_json(const json_t *root, const char *name, char *err, size_t e
 			goto fail;
 	}
 	build_stems(g);
+	build_prefixes(g);
 	text_free(ld.tp);
 	return g;
 fail:
@@ -719,6 +772,7 @@ void gazetteer_free(struct gazetteer *g)
 	free(g->sets);
 	map_free(&g->words);
 	map_free(&g->stems);
+	free(g->prefixes);
 	free(g);
 }
 
@@ -857,6 +911,8 @@ static size_t scan(const struct gazetteer *g, const struct token *toks, size_t n
 				best = f;
 				best_len = L;
 			}
+			if (!prefix_has(g, hw) && !prefix_has(g, hs))
+				break; /* no longer form starts with these words */
 		}
 		if (!best) {
 			i++;
