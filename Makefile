@@ -169,7 +169,7 @@ test: deps
 
 # Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh).
 bench: deps
-	@$(MAKE) --no-print-directory $(SERVICE_BINS) $(SHARE_FILES)
+	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(SHARE_FILES)
 	@B=$(B) sh tests/bench/run.sh
 
 clean:
