@@ -139,12 +139,45 @@ service_env() {
 		echo "INGEST_TOKENS=$DEMO_TOKEN=http INGEST_SOURCES=http"
 		cat "$VAR_DIR/demo/collector.env"
 		;;
+	notifier)
+		# Every channel stays on this machine: mail to the local SMTP catcher, Telegram and VK
+		# to demo-sources, every webhook to demo-sources' receiver (whatever URL the region
+		# pack gives; the original is in X-Otklik-Original-Url), signed with the secret the
+		# receiver checks.
+		echo "SMTP_URL=smtp://127.0.0.1:$SMTP_PORT SMTP_FROM=otklik@khakassia.local"
+		echo "TELEGRAM_API_URL=http://127.0.0.1:$DEMO_PORT/telegram TELEGRAM_BOT_TOKEN=demo-telegram-token"
+		echo "VK_API_URL=http://127.0.0.1:$DEMO_PORT/vk/method VK_ACCESS_TOKEN=demo-vk-token"
+		echo "WEBHOOK_SECRET=demo-webhook-secret WEBHOOK_REDIRECT=http://127.0.0.1:$DEMO_PORT/webhook/local"
+		# The region's monitoring centre follows every event through a webhook of its own.
+		echo "WEBHOOK_SUBSCRIBERS=http://127.0.0.1:$DEMO_PORT/webhook/monitoring"
+		echo "OPERATOR_TOKENS=$OPERATOR_TOKEN"
+		;;
 	assigner)
 		echo "API_TOKENS=$OPERATOR_TOKEN=operator,$VIEWER_TOKEN=viewer"
 		echo "PUBLIC_URL=http://127.0.0.1:$ASSIGNER_PORT"
 		;;
 	esac
 }
+
+# ---- mail -----------------------------------------------------------------------------------
+# A local SMTP catcher for the notifier's e-mail (Debian's python3-aiosmtpd), storing every
+# message in the Maildir var/mail (new/ holds one file per message).
+SMTP_PORT=${SMTP_PORT:-$((HTTP_BASE_PORT + 25))}
+SMTP_STARTED=""
+if [ -x "$BIN/notifier" ]; then
+	mkdir -p "$VAR_DIR/mail/new" "$VAR_DIR/mail/cur" "$VAR_DIR/mail/tmp"
+	/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox \
+		"$VAR_DIR/mail" >>"$VAR_DIR/log/smtp.log" 2>&1 &
+	PIDS="$PIDS $!"
+	NAMED_PIDS="$NAMED_PIDS smtp:$!"
+	i=0
+	until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $SMTP_PORT), 1)" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "the SMTP catcher did not start: see $VAR_DIR/log/smtp.log"
+		sleep 0.1
+	done
+	SMTP_STARTED=1
+fi
 
 # ---- services -------------------------------------------------------------------------------
 port=$HTTP_BASE_PORT
@@ -208,6 +241,13 @@ if [ -x "$BIN/assigner" ]; then
 	echo "               curl -s http://127.0.0.1:$ASSIGNER_PORT/open311/v2/requests.json"
 	echo "               psql '$DATABASE_URL' -c 'SELECT status, authority_id, rule_id, count(*) FROM assigner.incidents GROUP BY 1, 2, 3 ORDER BY 4 DESC'"
 	echo "               kcat -b $KAFKA_BROKERS -C -t incidents.events -o beginning -e -f '%k %s\\\\n'"
+fi
+if [ -x "$BIN/notifier" ]; then
+	NOTIFIER_PORT=$((HTTP_BASE_PORT + 4))
+	echo "  notifier     e-mail caught by the local SMTP server on 127.0.0.1:$SMTP_PORT, mailbox: $VAR_DIR/mail/new/"
+	echo "               psql '$DATABASE_URL' -c 'SELECT channel, status, count(*) FROM notifier.deliveries GROUP BY 1, 2'"
+	echo "               curl -s -H 'Authorization: Bearer $OPERATOR_TOKEN' 'http://127.0.0.1:$NOTIFIER_PORT/v1/deliveries?status=dead'"
+	echo "               curl -s http://127.0.0.1:$DEMO_PORT/control/published   (webhooks received, answers published to VK and Telegram)"
 fi
 echo "  logs         $VAR_DIR/log/"
 echo

@@ -19,12 +19,14 @@
 /*
  * One statement for every grouping. An incident's first-answer outcome is decided once it was
  * answered or its deadline passed; one still within its deadline counts for neither side.
- * Times to the first answer are the working milliseconds actions.c recorded (first_answer_ms).
+ * Times to the first answer are the working milliseconds actions.c recorded (first_answer_ms)
+ * and, for comparison with figures published in clock time, the clock hours from assignment.
  */
 /* clang-format off */
 #define STATS_BASE \
 	"WITH base AS (" \
 	" SELECT i.municipality, i.topic, i.authority_id, i.first_answer_ms, i.satisfied," \
+	"  extract(epoch FROM i.first_answered_at - i.assigned_at) / 3600.0 AS clock_hours," \
 	"  i.first_answer_due IS NOT NULL AND (i.first_answered_at IS NOT NULL" \
 	"   OR i.first_answer_due <= $3::timestamptz) AS decided," \
 	"  i.first_answered_at IS NOT NULL AND i.first_answered_at <= i.first_answer_due" \
@@ -40,6 +42,8 @@
 	" count(first_answer_ms)," \
 	" avg(first_answer_ms) / 3600000.0," \
 	" percentile_cont(0.5) WITHIN GROUP (ORDER BY first_answer_ms) / 3600000.0," \
+	" avg(clock_hours)," \
+	" percentile_cont(0.5) WITHIN GROUP (ORDER BY clock_hours)," \
 	" count(satisfied)," \
 	" avg(satisfied::int)"
 /* clang-format on */
@@ -51,9 +55,10 @@ enum {
 	C_FIRST_N,
 	C_FIRST_MEAN,
 	C_FIRST_MEDIAN,
+	C_CLOCK_MEAN,
+	C_CLOCK_MEDIAN,
 	C_SAT_N,
 	C_SAT_SHARE,
-	C_FIGURES /* count */
 };
 
 /* A figure backed by n cases: the value, or null under the minimum sample. */
@@ -64,28 +69,41 @@ static json_t *figure(const PGresult *res, int row, int col, long n, int min_sam
 	return json_real(round(strtod(PQgetvalue(res, row, col), NULL) * 10000) / 10000);
 }
 
-static long count_at(const PGresult *res, int row, int col)
-{
-	return atol(PQgetvalue(res, row, col));
-}
+/* The members of a group's figures: a count, or a figure with the column of its n. */
+static const struct {
+	const char *name;
+	int col;
+	int n_col; /* -1: the column is a count */
+} figure_members[] = {
+        {"incidents", C_INCIDENTS, -1},
+        {"answered_n", C_ANSWERED_N, -1},
+        {"in_time_share", C_IN_TIME, C_ANSWERED_N},
+        {"first_answer_n", C_FIRST_N, -1},
+        {"first_answer_mean_hours", C_FIRST_MEAN, C_FIRST_N},
+        {"first_answer_median_hours", C_FIRST_MEDIAN, C_FIRST_N},
+        {"first_answer_clock_mean_hours", C_CLOCK_MEAN, C_FIRST_N},
+        {"first_answer_clock_median_hours", C_CLOCK_MEDIAN, C_FIRST_N},
+        {"satisfaction_n", C_SAT_N, -1},
+        {"satisfaction_share", C_SAT_SHARE, C_SAT_N},
+};
 
 /* The figures of one row, starting at column `at`. */
 static json_t *figures(const PGresult *res, int row, int at, int min_sample)
 {
-	long answered = count_at(res, row, at + C_ANSWERED_N);
-	long first = count_at(res, row, at + C_FIRST_N);
-	long sat = count_at(res, row, at + C_SAT_N);
+	json_t *obj = json_object();
 
-	return json_pack("{s:I, s:I, s:o, s:I, s:o, s:o, s:I, s:o}", "incidents",
-	                 (json_int_t)count_at(res, row, at + C_INCIDENTS), "answered_n",
-	                 (json_int_t)answered, "in_time_share",
-	                 figure(res, row, at + C_IN_TIME, answered, min_sample), "first_answer_n",
-	                 (json_int_t)first, "first_answer_mean_hours",
-	                 figure(res, row, at + C_FIRST_MEAN, first, min_sample),
-	                 "first_answer_median_hours",
-	                 figure(res, row, at + C_FIRST_MEDIAN, first, min_sample), "satisfaction_n",
-	                 (json_int_t)sat, "satisfaction_share",
-	                 figure(res, row, at + C_SAT_SHARE, sat, min_sample));
+	for (size_t i = 0; i < sizeof(figure_members) / sizeof(figure_members[0]); i++) {
+		int col = at + figure_members[i].col;
+		json_t *v;
+		if (figure_members[i].n_col < 0)
+			v = json_integer(atoll(PQgetvalue(res, row, col)));
+		else
+			v = figure(res, row, col,
+			           atol(PQgetvalue(res, row, at + figure_members[i].n_col)),
+			           min_sample);
+		json_object_set_new(obj, figure_members[i].name, v);
+	}
+	return obj;
 }
 
 /* The display name of a group's key. */
@@ -173,16 +191,12 @@ json_t *stats_compute(struct db *db, const struct region *region, const struct t
 		json_array_append_new(groups[g - 1], fig);
 	}
 	PQclear(res);
-	if (!overall) /* no incidents: GROUPING SETS' () still gives a row, but be sure */
-		overall = json_pack("{s:i, s:i, s:n, s:i, s:n, s:n, s:i, s:n}", "incidents", 0,
-		                    "answered_n", 0, "in_time_share", "first_answer_n", 0,
-		                    "first_answer_mean_hours", "first_answer_median_hours",
-		                    "satisfaction_n", 0, "satisfaction_share");
-	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "from", f, "to", t,
-	                 "min_sample", min_sample, "first_answer_time", "working hours", "overall",
-	                 overall, "top_municipalities", top(groups[0], "municipality", min_sample),
-	                 "top_topics", top(groups[1], "topic", min_sample), "by_municipality",
-	                 groups[0], "by_topic", groups[1], "by_authority", groups[2]);
+	/* The empty grouping set gives its row even when no incident matched. */
+	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "from", f, "to", t,
+	                 "min_sample", min_sample, "overall", overall, "top_municipalities",
+	                 top(groups[0], "municipality", min_sample), "top_topics",
+	                 top(groups[1], "topic", min_sample), "by_municipality", groups[0],
+	                 "by_topic", groups[1], "by_authority", groups[2]);
 }
 
 /* ---- gauges ---------------------------------------------------------------------------------- */

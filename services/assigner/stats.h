@@ -9,7 +9,9 @@
  *   first_answer_n, first_answer_mean_hours, first_answer_median_hours
  *                               time from assignment to the first answer in WORKING hours (the
  *                               authority's clock: the region's calendar), mean and median
- *                               (percentile_cont(0.5))
+ *                               (percentile_cont(0.5));
+ *   first_answer_clock_mean_hours, first_answer_clock_median_hours
+ *                               the same in clock hours, as published figures often count
  *   satisfaction_n, satisfaction_share
  *                               citizens' feedback: how many answered, the share satisfied
  *
