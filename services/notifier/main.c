@@ -57,6 +57,7 @@ struct settings {
 	char *vk_version;
 	char *webhook_secret;
 	char *webhook_redirect;
+	char *webhook_subscribers;
 	char *operator_tokens;
 	int64_t workers;
 	int64_t timeout_ms;
@@ -110,6 +111,8 @@ static const struct config_var notifier_vars[] = {
          S(webhook_secret), 0, 0},
         {"WEBHOOK_REDIRECT", CONFIG_STRING, NULL, false, false,
          "send every webhook to this URL instead (local runs)", S(webhook_redirect), 0, 0},
+        {"WEBHOOK_SUBSCRIBERS", CONFIG_STRING, NULL, false, false,
+         "comma-separated webhook URLs that receive every event", S(webhook_subscribers), 0, 0},
         {"OPERATOR_TOKENS", CONFIG_STRING, NULL, false, true,
          "comma-separated bearer tokens of the operator API", S(operator_tokens), 0, 0},
         {"DELIVERY_WORKERS", CONFIG_INT, "4", true, false, "threads attempting deliveries",
@@ -225,12 +228,13 @@ static int run_service(void)
 		return 2;
 	}
 	struct settings *s = &a.settings;
-	if (notify_rules_parse(s->rules, &a.rules, err, sizeof(err)) < 0 ||
+	if (notify_rules_parse(s->rules, s->webhook_subscribers, &a.rules, err, sizeof(err)) < 0 ||
 	    (s->lease_ms <= s->timeout_ms &&
 	     snprintf(err, sizeof(err), "DELIVERY_LEASE must be longer than DELIVERY_TIMEOUT")) ||
 	    (s->retry_max_ms < s->retry_base_ms &&
 	     snprintf(err, sizeof(err), "RETRY_MAX must not be less than RETRY_BASE"))) {
 		fprintf(stderr, "notifier: %s\n", err);
+		notify_rules_free(&a.rules);
 		service_free(&a.svc, notifier_vars, NVARS, &a.settings);
 		return 2;
 	}
@@ -320,6 +324,7 @@ out:
 	ratelimit_free(tg_limit);
 	db_pool_free(a.pool);
 	db_free(a.db);
+	notify_rules_free(&a.rules);
 	log_info("stopped", "{s:i}", "status", status);
 	service_free(&a.svc, notifier_vars, NVARS, &a.settings);
 	return status;

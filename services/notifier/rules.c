@@ -14,10 +14,9 @@ static const struct {
 	const char *name;
 	enum notify_role role;
 } roles[] = {
-        {"authority", NOTIFY_AUTHORITY},
-        {"parent", NOTIFY_PARENT},
-        {"previous", NOTIFY_PREVIOUS},
-        {"citizens", NOTIFY_CITIZENS},
+        {"authority", NOTIFY_AUTHORITY},   {"parent", NOTIFY_PARENT},
+        {"previous", NOTIFY_PREVIOUS},     {"citizens", NOTIFY_CITIZENS},
+        {"subscriber", NOTIFY_SUBSCRIBER},
 };
 #define NROLES (sizeof(roles) / sizeof(roles[0]))
 
@@ -65,7 +64,8 @@ static int parse_entry(const char *entry, struct notify_rules *r, char *err, siz
 		size_t n = strcspn(p, "|");
 		size_t i;
 		for (i = 0; i < NROLES; i++)
-			if (strlen(roles[i].name) == n && strncmp(p, roles[i].name, n) == 0)
+			if (roles[i].role != NOTIFY_SUBSCRIBER && strlen(roles[i].name) == n &&
+			    strncmp(p, roles[i].name, n) == 0)
 				break;
 		if (i == NROLES) {
 			snprintf(
@@ -84,22 +84,53 @@ static int parse_entry(const char *entry, struct notify_rules *r, char *err, siz
 	return 0;
 }
 
-int notify_rules_parse(const char *spec, struct notify_rules *r, char *err, size_t errlen)
+static int add_subscriber(const char *url, struct notify_rules *r, char *err, size_t errlen)
 {
-	rules_default(r);
-	if (!spec)
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+		snprintf(err, errlen, "WEBHOOK_SUBSCRIBERS: \"%.60s\" is not an http(s) URL", url);
+		return -1;
+	}
+	r->subscribers = xrealloc(r->subscribers, (r->nsubscribers + 1) * sizeof(char *));
+	r->subscribers[r->nsubscribers++] = xstrdup(url);
+	return 0;
+}
+
+/* Calls fn on each non-empty item of a comma-separated list until one fails. */
+static int each_item(const char *list,
+                     int (*fn)(const char *, struct notify_rules *, char *, size_t),
+                     struct notify_rules *r, char *err, size_t errlen)
+{
+	if (!list)
 		return 0;
-	char *copy = xstrdup(spec), *save = NULL;
+	char *copy = xstrdup(list), *save = NULL;
 	int rc = 0;
 	for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0;
 	     tok = strtok_r(NULL, ",", &save)) {
 		while (isspace((unsigned char)*tok))
 			tok++;
 		if (*tok)
-			rc = parse_entry(tok, r, err, errlen);
+			rc = fn(tok, r, err, errlen);
 	}
 	free(copy);
 	return rc;
+}
+
+int notify_rules_parse(const char *spec, const char *subscribers, struct notify_rules *r, char *err,
+                       size_t errlen)
+{
+	rules_default(r);
+	if (each_item(spec, parse_entry, r, err, errlen) < 0)
+		return -1;
+	return each_item(subscribers, add_subscriber, r, err, errlen);
+}
+
+void notify_rules_free(struct notify_rules *r)
+{
+	for (size_t i = 0; i < r->nsubscribers; i++)
+		free(r->subscribers[i]);
+	free(r->subscribers);
+	r->subscribers = NULL;
+	r->nsubscribers = 0;
 }
 
 static void add(struct plan *p, const char *channel, const char *recipient, enum notify_role role,
@@ -122,6 +153,17 @@ static char *id_text(const json_t *o, const char *name)
 	if (json_is_integer(v))
 		return xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	return NULL;
+}
+
+/* The event as a webhook to url; *event caches its encoding across calls. */
+static void add_webhook(const struct incident_event *ev, const char *url, enum notify_role role,
+                        json_t **event, struct plan *p)
+{
+	if (!*event)
+		*event = incident_event_encode(ev);
+	add(p, CHANNEL_WEBHOOK, url, role,
+	    json_pack("{s:s, s:O, s:s}", "url", url, "event", *event, "role",
+	              notify_role_name(role)));
 }
 
 /* Every channel of one authority. */
@@ -163,13 +205,8 @@ static void plan_authority(const struct incident_event *ev, const json_t *author
 			free(chat);
 		} else if (strcmp(type, "webhook") == 0) {
 			const char *url = json_string_value(json_object_get(ch, "url"));
-			if (!url)
-				continue;
-			if (!event)
-				event = incident_event_encode(ev);
-			add(p, CHANNEL_WEBHOOK, url, role,
-			    json_pack("{s:s, s:O, s:s}", "url", url, "event", event, "role",
-			              notify_role_name(role)));
+			if (url)
+				add_webhook(ev, url, role, &event, p);
 		}
 	}
 	json_decref(event);
@@ -242,6 +279,10 @@ void notify_plan(const struct notify_rules *r, const struct incident_event *ev, 
 		plan_authority(ev, ev->previous_authority, NOTIFY_PREVIOUS, utc_offset_min, p);
 	if ((set & NOTIFY_CITIZENS) && ev->reports)
 		plan_citizens(ev, p);
+	json_t *event = NULL;
+	for (size_t i = 0; i < r->nsubscribers; i++)
+		add_webhook(ev, r->subscribers[i], NOTIFY_SUBSCRIBER, &event, p);
+	json_decref(event);
 }
 
 void plan_clear(struct plan *p)

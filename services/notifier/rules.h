@@ -11,6 +11,8 @@
  * authority and parent; reassigned -> authority and previous; responded -> citizens; the
  * others -> nobody. NOTIFY_RULES overrides per type:
  * "incident.reminder=,incident.resolved=authority|parent" (an empty list turns a type off).
+ * Besides, webhook subscribers (WEBHOOK_SUBSCRIBERS: a regional monitoring centre, a
+ * dashboard) receive every event of every type, as role "subscriber".
  *
  * Planning renders each delivery completely (recipient, text, the event for webhooks) into a
  * JSON payload that is stored with it, so that what is sent later, and on every retry, is
@@ -29,18 +31,25 @@ enum notify_role {
 	NOTIFY_PARENT = 2,
 	NOTIFY_PREVIOUS = 4,
 	NOTIFY_CITIZENS = 8,
+	NOTIFY_SUBSCRIBER = 16,
 };
 
 struct notify_rules {
 	unsigned roles[INCIDENT_EVENT_TYPES]; /* bit set of enum notify_role */
+	char **subscribers;                   /* webhook URLs that get every event (owned) */
+	size_t nsubscribers;
 };
 
 /* The role's name ("authority"), for rows and logs. Static string. */
 const char *notify_role_name(enum notify_role role);
 
-/* Fills r with the defaults, then applies spec (NULL or "" for none). Returns 0, or -1 with
- * the bad entry named in err. */
-int notify_rules_parse(const char *spec, struct notify_rules *r, char *err, size_t errlen);
+/* Fills r with the defaults, then applies spec (NULL or "" for none), and takes the
+ * comma-separated webhook URLs of subscribers (NULL for none). Returns 0, or -1 with the bad
+ * entry named in err. Release with notify_rules_free (after a failure too). */
+int notify_rules_parse(const char *spec, const char *subscribers, struct notify_rules *r, char *err,
+                       size_t errlen);
+
+void notify_rules_free(struct notify_rules *r);
 
 struct planned_delivery {
 	char *channel;   /* CHANNEL_* of channel.h (owned) */

@@ -35,11 +35,16 @@ char *template_time(const char *rfc3339, int utc_offset_min)
 	                 off % 60);
 }
 
-/* At most the first `chars` characters of UTF-8 s, cut between words, with "…" when cut.
- * Caller frees. */
-static char *cut(const char *s, size_t chars)
+/* At most the first `chars` characters of UTF-8 text, on one line (line breaks and tabs
+ * become spaces), cut between words, with "…" when cut. Caller frees. */
+static char *cut(const char *text, size_t chars)
 {
 	size_t i = 0, n = 0;
+	char *line = xstrdup(text);
+	for (char *c = line; *c; c++)
+		if (*c == '\r' || *c == '\n' || *c == '\t')
+			*c = ' ';
+	const char *s = line;
 
 	while (s[i] && n < chars) {
 		i++;
@@ -48,7 +53,7 @@ static char *cut(const char *s, size_t chars)
 		n++;
 	}
 	if (!s[i])
-		return xstrdup(s);
+		return line;
 	/* Cut at the last space, not in the middle of a word. */
 	size_t end = i;
 	while (end > 0 && s[end] != ' ')
@@ -57,7 +62,9 @@ static char *cut(const char *s, size_t chars)
 		end = i;
 	while (end > 0 && s[end - 1] == ' ')
 		end--;
-	return xasprintf("%.*s…", (int)end, s);
+	char *out = xasprintf("%.*s…", (int)end, s);
+	free(line);
+	return out;
 }
 
 /* The first line: what happened, from this reader's point of view. */

@@ -66,7 +66,7 @@ static int record(const char *event_id, const char *type)
 	struct plan p = {0};
 	char err[256];
 	json_t *obj = sample_event(event_id, type, 42, "gkh@abakan.example", "http://h");
-	notify_rules_parse(NULL, &r, err, sizeof(err));
+	notify_rules_parse(NULL, NULL, &r, err, sizeof(err));
 	assert_int_equal(incident_event_decode(obj, &ev, &fe), 0);
 	json_decref(obj);
 	notify_plan(&r, &ev, 420, &p);

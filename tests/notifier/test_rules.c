@@ -43,7 +43,7 @@ static char *plan_of(const char *spec, const char *type)
 	char err[256];
 	static char out[2048];
 
-	assert_int_equal(notify_rules_parse(spec, &r, err, sizeof(err)), 0);
+	assert_int_equal(notify_rules_parse(spec, NULL, &r, err, sizeof(err)), 0);
 	decode(sample_event("e1", type, 42, "gkh@abakan.example", "http://hooks.example"), &ev);
 	notify_plan(&r, &ev, KHAKASSIA, &p);
 	out[0] = '\0';
@@ -89,13 +89,44 @@ static void test_rules_override(void **state)
 
 	struct notify_rules r;
 	char err[256];
-	assert_int_equal(notify_rules_parse("incident.nonsense=authority", &r, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	        notify_rules_parse("incident.nonsense=authority", NULL, &r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "NOTIFY_RULES"));
 	assert_non_null(strstr(err, "incident.nonsense"));
-	assert_int_equal(notify_rules_parse("assigned=authority|boss", &r, err, sizeof(err)), -1);
+	assert_int_equal(notify_rules_parse("assigned=authority|boss", NULL, &r, err, sizeof(err)),
+	                 -1);
 	assert_non_null(strstr(err, "\"boss\""));
-	assert_int_equal(notify_rules_parse("assigned", &r, err, sizeof(err)), -1);
+	assert_int_equal(notify_rules_parse("assigned", NULL, &r, err, sizeof(err)), -1);
+	/* "subscriber" is not a role a type can be given: subscribers get every type. */
+	assert_int_equal(notify_rules_parse("assigned=subscriber", NULL, &r, err, sizeof(err)), -1);
+	assert_int_equal(notify_rules_parse(NULL, "ftp://x", &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "WEBHOOK_SUBSCRIBERS"));
+	notify_rules_free(&r);
+}
+
+/* Subscribers get every event, whatever its type, on top of its own recipients. */
+static void test_subscribers(void **state)
+{
+	(void)state;
+	struct notify_rules r;
+	struct incident_event ev = {0};
+	struct plan p = {0};
+	char err[128];
+	assert_int_equal(notify_rules_parse(NULL, "http://cur.example/all, https://b.example/x", &r,
+	                                    err, sizeof(err)),
+	                 0);
+	decode(sample_event("s1", "incident.created", 9, "a@b.c", "http://h"), &ev);
+	notify_plan(&r, &ev, KHAKASSIA, &p);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.items[0].channel, "webhook");
+	assert_string_equal(p.items[0].recipient, "http://cur.example/all");
+	assert_string_equal(p.items[0].role, "subscriber");
+	assert_string_equal(p.items[1].recipient, "https://b.example/x");
+	assert_string_equal(jstr(json_object_get(p.items[1].payload, "event"), "type"),
+	                    "incident.created");
+	plan_clear(&p);
+	incident_event_clear(&ev);
+	notify_rules_free(&r);
 }
 
 static void test_payloads(void **state)
@@ -106,7 +137,7 @@ static void test_payloads(void **state)
 	struct plan p = {0};
 	char err[64];
 
-	notify_rules_parse(NULL, &r, err, sizeof(err));
+	notify_rules_parse(NULL, NULL, &r, err, sizeof(err));
 	decode(sample_event("e2", "incident.assigned", 42, "GKH@Abakan.example", "http://h"), &ev);
 	notify_plan(&r, &ev, KHAKASSIA, &p);
 	assert_int_equal(p.n, 3);
@@ -156,6 +187,17 @@ static void test_notice_content(void **state)
 	assert_non_null(strstr(n.body, "Срок окончательного ответа: 03.12.2026 10:15 (UTC+07:00)"));
 	assert_non_null(strstr(n.body, "Ссылка: http://127.0.0.1:8083/v1/incidents/42"));
 	assert_null(strstr(n.body, "(null)"));
+	notice_clear(&n);
+	incident_event_clear(&ev);
+
+	/* A summary of several lines makes a one-line subject. */
+	json_t *lines = sample_event("e4b", "incident.assigned", 43, "a@b.c", "http://h");
+	json_object_set_new(json_object_get(lines, "incident"), "summary",
+	                    json_string("Наледь на Луговой\nВода во дворах"));
+	decode(lines, &ev);
+	template_notice(&ev, NOTIFY_AUTHORITY, KHAKASSIA, &n);
+	assert_string_equal(n.subject,
+	                    "Вам назначено обращение №43: Наледь на Луговой Вода во дворах");
 	notice_clear(&n);
 	incident_event_clear(&ev);
 
@@ -265,9 +307,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_default_mapping), cmocka_unit_test(test_rules_override),
-	        cmocka_unit_test(test_payloads),        cmocka_unit_test(test_notice_content),
-	        cmocka_unit_test(test_answer_text),     cmocka_unit_test(test_backoff),
-	        cmocka_unit_test(test_ratelimit),
+	        cmocka_unit_test(test_subscribers),     cmocka_unit_test(test_payloads),
+	        cmocka_unit_test(test_notice_content),  cmocka_unit_test(test_answer_text),
+	        cmocka_unit_test(test_backoff),         cmocka_unit_test(test_ratelimit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
