@@ -65,28 +65,6 @@ static bool text_ok(struct action_error *e, const char *field, const char *s, bo
 	return true;
 }
 
-/* Starts the transaction and locks the incident; ACTION_OK or the outcome to return. */
-static enum action_status act_begin(struct act *a)
-{
-	a->now = time_now_ms();
-	if (db_begin(a->db, a->err, sizeof(a->err)) < 0)
-		return set_error(a->e, ACTION_ERROR, NULL, "%s", a->err);
-	int rc = incidents_load(a->db, a->id, true, &a->row, a->err, sizeof(a->err));
-	if (rc < 0) {
-		db_rollback(a->db);
-		return set_error(a->e, ACTION_ERROR, NULL, "%s", a->err);
-	}
-	const char *aid = rc ? row_str(a->row, "authority_id") : NULL;
-	if (rc == 0 || (a->actor->authority && (!aid || strcmp(aid, a->actor->authority)))) {
-		db_rollback(a->db);
-		json_decref(a->row);
-		a->row = NULL;
-		return set_error(a->e, ACTION_NOT_FOUND, NULL, "no incident %lld",
-		                 (long long)a->id);
-	}
-	return ACTION_OK;
-}
-
 /* Ends the action: commits when st is ACTION_OK and the steps succeeded, else rolls back. */
 static enum action_status act_end(struct act *a, enum action_status st, int steps)
 {
@@ -112,15 +90,39 @@ static bool status_in(const struct act *a, const char *s1, const char *s2)
 	return !strcmp(s, s1) || (s2 && !strcmp(s, s2));
 }
 
-/* The 409 for an action not allowed in the incident's status. */
-static enum action_status illegal(struct act *a, const char *action, const char *allowed)
+/*
+ * Checks the actor, starts the transaction, locks the incident and checks that the action is
+ * allowed in its status (s1 or s2; s2 may be NULL). ACTION_OK, or the outcome to return (all
+ * done: rolled back, e filled).
+ */
+static enum action_status act_begin(struct act *a, const char *action, const char *s1,
+                                    const char *s2)
 {
+	if (!a->actor || !a->actor->name || !a->actor->name[0])
+		return set_error(a->e, ACTION_BAD_ARGUMENT, "actor", "is required");
+	a->now = time_now_ms();
+	if (db_begin(a->db, a->err, sizeof(a->err)) < 0)
+		return set_error(a->e, ACTION_ERROR, NULL, "%s", a->err);
+	int rc = incidents_load(a->db, a->id, true, &a->row, a->err, sizeof(a->err));
+	if (rc < 0)
+		return act_end(a, set_error(a->e, ACTION_ERROR, NULL, "%s", a->err), 0);
+	const char *aid = rc ? row_str(a->row, "authority_id") : NULL;
+	if (rc == 0 || (a->actor->authority && (!aid || strcmp(aid, a->actor->authority))))
+		return act_end(a,
+		               set_error(a->e, ACTION_NOT_FOUND, NULL, "no incident %lld",
+		                         (long long)a->id),
+		               0);
+	if (status_in(a, s1, s2))
+		return ACTION_OK;
 	const char *s = status_of(a);
 	const char *hint = !strcmp(s, "moderation") ? ": moderate it first"
 	                   : !strcmp(s, "resolved") || !strcmp(s, "rejected") ? ": reopen it first"
 	                                                                      : "";
-	return set_error(a->e, ACTION_CONFLICT, NULL, "incident %lld is %s%s; %s needs %s",
-	                 (long long)a->id, s, hint, action, allowed);
+	return act_end(a,
+	               set_error(a->e, ACTION_CONFLICT, NULL,
+	                         "incident %lld is %s%s; %s needs status %s%s%s", (long long)a->id,
+	                         s, hint, action, s1, s2 ? " or " : "", s2 ? s2 : ""),
+	               0);
 }
 
 /* Runs an UPDATE of the locked incident ($1 = id, $2 = now, then params) and re-reads it. */
@@ -148,20 +150,10 @@ static int record(struct act *a, const char *action, json_t *details, enum incid
 	return incidents_emit(a->db, a->env, type, a->now, a->row, x, a->err, sizeof(a->err));
 }
 
-static bool valid_actor(const struct action_actor *actor, struct action_error *e)
-{
-	if (actor && actor->name && actor->name[0])
-		return true;
-	set_error(e, ACTION_BAD_ARGUMENT, "actor", "is required");
-	return false;
-}
-
 enum action_status action_moderate(struct db *db, const struct action_env *env, int64_t id,
                                    const struct action_moderation *m,
                                    const struct action_actor *actor, struct action_error *e)
 {
-	if (!valid_actor(actor, e))
-		return e->status;
 	bool confirm = m->decision && !strcmp(m->decision, "confirm");
 	if (!confirm && !(m->decision && !strcmp(m->decision, "reject")))
 		return set_error(e, ACTION_BAD_ARGUMENT, "decision",
@@ -176,11 +168,9 @@ enum action_status action_moderate(struct db *db, const struct action_env *env, 
 		return e->status;
 
 	struct act a = {db, env, actor, e, NULL, id, 0, ""};
-	enum action_status st = act_begin(&a);
+	enum action_status st = act_begin(&a, "moderate", "moderation", NULL);
 	if (st != ACTION_OK)
 		return st;
-	if (!status_in(&a, "moderation", NULL))
-		return act_end(&a, illegal(&a, "moderate", "status moderation"), 0);
 	json_t *details =
 	        json_pack("{s:s, s:s?, s:s?, s:s?}", "decision", m->decision, "comment", m->comment,
 	                  "municipality", m->municipality, "authority", m->authority);
@@ -245,8 +235,6 @@ enum action_status action_reassign(struct db *db, const struct action_env *env, 
                                    const char *authority, const char *comment,
                                    const struct action_actor *actor, struct action_error *e)
 {
-	if (!valid_actor(actor, e))
-		return e->status;
 	if (!authority || !authority[0])
 		return set_error(e, ACTION_BAD_ARGUMENT, "authority", "is required");
 	const struct region_authority *to = region_authority(env->region, authority);
@@ -256,11 +244,9 @@ enum action_status action_reassign(struct db *db, const struct action_env *env, 
 	if (!text_ok(e, "comment", comment, false))
 		return e->status;
 	struct act a = {db, env, actor, e, NULL, id, 0, ""};
-	enum action_status st = act_begin(&a);
+	enum action_status st = act_begin(&a, "reassign", "assigned", "responded");
 	if (st != ACTION_OK)
 		return st;
-	if (!status_in(&a, "assigned", "responded"))
-		return act_end(&a, illegal(&a, "reassign", "status assigned or responded"), 0);
 	if (!strcmp(row_str(a.row, "authority_id"), to->id))
 		return act_end(&a,
 		               set_error(e, ACTION_CONFLICT, "authority",
@@ -335,8 +321,6 @@ enum action_status action_respond(struct db *db, const struct action_env *env, i
                                   const char *kind, const char *text,
                                   const struct action_actor *actor, struct action_error *e)
 {
-	if (!valid_actor(actor, e))
-		return e->status;
 	bool final = kind && !strcmp(kind, "final");
 	bool declining = kind && !strcmp(kind, "not_responsible");
 	if (!final && !declining && !(kind && !strcmp(kind, "interim")))
@@ -346,11 +330,9 @@ enum action_status action_respond(struct db *db, const struct action_env *env, i
 	if (!text_ok(e, "text", text, true))
 		return e->status;
 	struct act a = {db, env, actor, e, NULL, id, 0, ""};
-	enum action_status st = act_begin(&a);
+	enum action_status st = act_begin(&a, "respond", "assigned", "responded");
 	if (st != ACTION_OK)
 		return st;
-	if (!status_in(&a, "assigned", "responded"))
-		return act_end(&a, illegal(&a, "respond", "status assigned or responded"), 0);
 	if (declining)
 		return decline(&a, text);
 
@@ -389,40 +371,23 @@ static enum action_status simple(struct db *db, const struct action_env *env, in
                                  const char *comment, const struct action_actor *actor,
                                  struct action_error *e, bool resolve)
 {
-	if (!valid_actor(actor, e))
-		return e->status;
 	if (!text_ok(e, "comment", comment, false))
 		return e->status;
 	struct act a = {db, env, actor, e, NULL, id, 0, ""};
-	enum action_status st = act_begin(&a);
+	enum action_status st = resolve ? act_begin(&a, "resolve", "assigned", "responded")
+	                                : act_begin(&a, "reopen", "resolved", "rejected");
 	if (st != ACTION_OK)
 		return st;
-	int rc;
-	if (resolve) {
-		if (!status_in(&a, "assigned", "responded"))
-			return act_end(&a, illegal(&a, "resolve", "status assigned or responded"),
-			               0);
-		rc = update(&a,
-		            "UPDATE assigner.incidents SET status = 'resolved', resolved_at = $2,"
-		            " updated_at = $2 WHERE id = $1",
-		            0, NULL);
-	} else {
-		if (!status_in(&a, "resolved", "rejected"))
-			return act_end(
-			        &a,
-			        set_error(e, ACTION_CONFLICT, NULL,
-			                  "incident %lld is %s; reopen needs status resolved "
-			                  "or rejected",
-			                  (long long)id, status_of(&a)),
-			        0);
-		/* A resolved incident goes back to its authority, which owes a final answer
-		 * again; a rejected one goes back to the moderators. */
-		rc = update(&a,
-		            "UPDATE assigner.incidents SET status = CASE status WHEN 'resolved'"
-		            " THEN 'assigned' ELSE 'moderation' END, resolved_at = NULL,"
-		            " final_answered_at = NULL, updated_at = $2 WHERE id = $1",
-		            0, NULL);
-	}
+	/* A reopened incident that was resolved goes back to its authority, which owes a final
+	 * answer again; a rejected one goes back to the moderators. */
+	int rc = update(&a,
+	                resolve ? "UPDATE assigner.incidents SET status = 'resolved',"
+	                          " resolved_at = $2, updated_at = $2 WHERE id = $1"
+	                        : "UPDATE assigner.incidents SET status = CASE status WHEN"
+	                          " 'resolved' THEN 'assigned' ELSE 'moderation' END,"
+	                          " resolved_at = NULL, final_answered_at = NULL, updated_at = $2"
+	                          " WHERE id = $1",
+	                0, NULL);
 	if (rc == 0)
 		rc = record(&a, resolve ? "resolved" : "reopened",
 		            json_pack("{s:s?}", "comment", comment),
@@ -448,17 +413,12 @@ enum action_status action_feedback(struct db *db, const struct action_env *env, 
                                    bool satisfied, const char *comment,
                                    const struct action_actor *actor, struct action_error *e)
 {
-	if (!valid_actor(actor, e))
-		return e->status;
 	if (!text_ok(e, "comment", comment, false))
 		return e->status;
 	struct act a = {db, env, actor, e, NULL, id, 0, ""};
-	enum action_status st = act_begin(&a);
+	enum action_status st = act_begin(&a, "feedback", "responded", "resolved");
 	if (st != ACTION_OK)
 		return st;
-	if (!status_in(&a, "responded", "resolved"))
-		return act_end(
-		        &a, illegal(&a, "feedback", "an answer (status responded or resolved)"), 0);
 	const char *p[] = {satisfied ? "t" : "f", comment};
 	int rc = update(&a,
 	                "UPDATE assigner.incidents SET satisfied = $3::boolean,"

@@ -55,6 +55,29 @@ void core_open(struct core *c)
 	core_reset(c);
 }
 
+struct core core;
+
+int core_group_setup(void **state)
+{
+	(void)state;
+	core_open(&core);
+	return 0;
+}
+
+int core_group_teardown(void **state)
+{
+	(void)state;
+	core_close(&core);
+	return 0;
+}
+
+int core_reset_test(void **state)
+{
+	(void)state;
+	core_reset(&core);
+	return 0;
+}
+
 void core_close(struct core *c)
 {
 	db_free(c->db);

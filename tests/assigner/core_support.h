@@ -26,6 +26,13 @@ struct core {
 	struct intake_settings settings; /* the service's defaults */
 };
 
+/* The core a test binary shares, opened and closed by the cmocka group functions below, and
+ * emptied before each test by core_reset_test. */
+extern struct core core;
+int core_group_setup(void **state);
+int core_group_teardown(void **state);
+int core_reset_test(void **state);
+
 /* Opens everything (region from TEST_BIN_DIR/../share/regions/khakassia). */
 void core_open(struct core *c);
 void core_close(struct core *c);

@@ -22,29 +22,6 @@
 #include "timefmt.h"
 #include "workcal.h"
 
-static struct core core;
-
-static int setup_group(void **state)
-{
-	(void)state;
-	core_open(&core);
-	return 0;
-}
-
-static int teardown_group(void **state)
-{
-	(void)state;
-	core_close(&core);
-	return 0;
-}
-
-static int reset(void **state)
-{
-	(void)state;
-	core_reset(&core);
-	return 0;
-}
-
 static const char *const heat1 = "Третий день нет отопления в доме на улице Щетинкина 18, "
                                  "батареи холодные, дети мёрзнут";
 static const char *const heat2 = "Щетинкина 18 опять без отопления, батареи ледяные уже третий "
@@ -377,15 +354,15 @@ static void test_replay_changes_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_opens_routes_and_sets_deadlines, reset),
-	        cmocka_unit_test_setup(test_related_reports_join_one_incident, reset),
-	        cmocka_unit_test_setup(test_unrelated_reports_open_their_own, reset),
-	        cmocka_unit_test_setup(test_same_address_joins, reset),
-	        cmocka_unit_test_setup(test_affected_citizens_raise_urgency, reset),
-	        cmocka_unit_test_setup(test_high_report_raises_urgency, reset),
-	        cmocka_unit_test_setup(test_doubtful_incidents_wait_in_moderation, reset),
-	        cmocka_unit_test_setup(test_non_incidents_kept_for_statistics, reset),
-	        cmocka_unit_test_setup(test_replay_changes_nothing, reset),
+	        cmocka_unit_test_setup(test_opens_routes_and_sets_deadlines, core_reset_test),
+	        cmocka_unit_test_setup(test_related_reports_join_one_incident, core_reset_test),
+	        cmocka_unit_test_setup(test_unrelated_reports_open_their_own, core_reset_test),
+	        cmocka_unit_test_setup(test_same_address_joins, core_reset_test),
+	        cmocka_unit_test_setup(test_affected_citizens_raise_urgency, core_reset_test),
+	        cmocka_unit_test_setup(test_high_report_raises_urgency, core_reset_test),
+	        cmocka_unit_test_setup(test_doubtful_incidents_wait_in_moderation, core_reset_test),
+	        cmocka_unit_test_setup(test_non_incidents_kept_for_statistics, core_reset_test),
+	        cmocka_unit_test_setup(test_replay_changes_nothing, core_reset_test),
 	};
-	return cmocka_run_group_tests(tests, setup_group, teardown_group);
+	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
 }

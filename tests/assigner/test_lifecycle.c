@@ -29,29 +29,7 @@
 #include "testenv.h"
 #include "timefmt.h"
 
-static struct core core;
 static const struct action_actor op = {"operator:test", NULL};
-
-static int setup_group(void **state)
-{
-	(void)state;
-	core_open(&core);
-	return 0;
-}
-
-static int teardown_group(void **state)
-{
-	(void)state;
-	core_close(&core);
-	return 0;
-}
-
-static int reset(void **state)
-{
-	(void)state;
-	core_reset(&core);
-	return 0;
-}
 
 /* Opens incident 1 in Abakan (assigned by the rules) and returns its authority (caller frees). */
 static char *assigned_incident(void)
@@ -240,7 +218,7 @@ static void test_respond_resolve_feedback_reopen(void **state)
 	assert_int_equal(action_respond(core.db, &core.env, 1, "interim", "x", &other, &e),
 	                 ACTION_NOT_FOUND);
 	assert_conflict(action_feedback(core.db, &core.env, 1, true, NULL, &op, &e), &e,
-	                "needs an answer");
+	                "feedback needs status responded or resolved");
 	assert_conflict(action_reopen(core.db, &core.env, 1, NULL, &op, &e), &e, "is assigned");
 	assert_bad(action_respond(core.db, &core.env, 1, "maybe", "x", &own, &e), &e, "kind");
 	assert_bad(action_respond(core.db, &core.env, 1, "final", "", &own, &e), &e, "text");
@@ -529,16 +507,19 @@ static void test_outbox_publishes_decodable_events_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_moderate_confirm_routes, reset),
-	        cmocka_unit_test_setup(test_moderate_confirm_to_authority_and_reject, reset),
-	        cmocka_unit_test_setup(test_moderation_arguments_and_state, reset),
-	        cmocka_unit_test_setup(test_reassign_keeps_the_clock, reset),
-	        cmocka_unit_test_setup(test_respond_resolve_feedback_reopen, reset),
-	        cmocka_unit_test_setup(test_not_responsible_reroutes, reset),
-	        cmocka_unit_test_setup(test_scheduler_reminds_marks_overdue_escalates, reset),
-	        cmocka_unit_test_setup(test_scheduler_final_deadline_and_answers, reset),
-	        cmocka_unit_test_setup(test_scheduler_top_authority_not_escalated, reset),
-	        cmocka_unit_test_setup(test_outbox_publishes_decodable_events_once, reset),
+	        cmocka_unit_test_setup(test_moderate_confirm_routes, core_reset_test),
+	        cmocka_unit_test_setup(test_moderate_confirm_to_authority_and_reject,
+	                               core_reset_test),
+	        cmocka_unit_test_setup(test_moderation_arguments_and_state, core_reset_test),
+	        cmocka_unit_test_setup(test_reassign_keeps_the_clock, core_reset_test),
+	        cmocka_unit_test_setup(test_respond_resolve_feedback_reopen, core_reset_test),
+	        cmocka_unit_test_setup(test_not_responsible_reroutes, core_reset_test),
+	        cmocka_unit_test_setup(test_scheduler_reminds_marks_overdue_escalates,
+	                               core_reset_test),
+	        cmocka_unit_test_setup(test_scheduler_final_deadline_and_answers, core_reset_test),
+	        cmocka_unit_test_setup(test_scheduler_top_authority_not_escalated, core_reset_test),
+	        cmocka_unit_test_setup(test_outbox_publishes_decodable_events_once,
+	                               core_reset_test),
 	};
-	return cmocka_run_group_tests(tests, setup_group, teardown_group);
+	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
 }

@@ -38,7 +38,7 @@ static const char *brokers, *bin, *work;
 static char in_topic[64], out_topic[80], dlq_topic[80];
 static int port;
 static struct testproc proc;
-static struct core core; /* the test's own view of the same database */
+/* core (core_support.h): the test's own view of the same database */
 
 static const struct report_spec reports[] = {
         {.id = "vk:-1_1",
