@@ -19,6 +19,7 @@
 
 #include "featurizer.h"
 #include "model.h"
+#include "text.h"
 #include "utf8.h"
 #include "xalloc.h"
 
@@ -324,6 +325,30 @@ static void test_explain(void **state)
 	 * other way and are left out. */
 	n = features_explain(f, m, &v, 1, fw, FEATURES_MAX_EXPLAIN);
 	assert_false(has_feature(fw, n, "stem:батар"));
+	/* The same from tokens the caller made: the same vector and explanation. */
+	{
+		struct token_list toks = {0};
+		struct text_pipeline *tp = text_new(NULL, 0);
+		struct fvec w = {0};
+		struct feature_weight again[FEATURES_MAX_EXPLAIN];
+		size_t k;
+		text_tokenize(tp, S("Батареи холодные, нет отопления"), &toks);
+		assert_int_equal(features_extract_tokens(f, toks.items, toks.n, true, &w), v.n);
+		for (uint32_t i = 0; i < v.n; i++) {
+			assert_int_equal(w.idx[i], v.idx[i]);
+			assert_true(w.val[i] == v.val[i]);
+		}
+		k = features_explain(f, m, &w, 0, again, FEATURES_MAX_EXPLAIN);
+		assert_int_equal(k, FEATURES_MAX_EXPLAIN);
+		assert_string_equal(again[0].name, "stem:батар");
+		/* Without explain, nothing to explain. */
+		features_extract_tokens(f, toks.items, toks.n, false, &w);
+		assert_int_equal(features_explain(f, m, &w, 0, again, 5), 0);
+		features_extract_named(f, S("Батареи холодные, нет отопления"), &v);
+		token_list_clear(&toks);
+		text_free(tp);
+		fvec_clear(&w);
+	}
 	/* A label out of range, k = 0. */
 	assert_int_equal(features_explain(f, m, &v, 2, fw, 5), 0);
 	assert_int_equal(features_explain(f, m, &v, 0, fw, 0), 0);

@@ -241,6 +241,29 @@ static void test_invalid_utf8_and_limits(void **state)
 	free(big);
 }
 
+/* text_tokenize keeps every token of a long text, in a list reused from text to text. */
+static void test_token_list(void **state)
+{
+	struct text_pipeline *p = *state;
+	struct token_list l = {0};
+	char *big = xmalloc(60000);
+
+	for (size_t i = 0; i < 60000; i += 5)
+		memcpy(big + i, "Ёж ", 5);
+	assert_int_equal(text_tokenize(p, big, 60000, &l), 12000);
+	assert_int_equal(l.n, 12000);
+	assert_string_equal(l.items[11999].word, "еж");
+	assert_true(l.cap >= 60001);
+	assert_int_equal(text_tokenize(p, "нет воды", strlen("нет воды"), &l), 2);
+	assert_true(l.cap >= 60001);
+	assert_string_equal(l.items[1].stem, "вод");
+	assert_int_equal(text_tokenize(p, "", 0, &l), 0);
+	token_list_clear(&l);
+	assert_null(l.items);
+	assert_int_equal(l.cap, 0);
+	free(big);
+}
+
 static void test_tokens_stay_valid_until_next_call(void **state)
 {
 	struct text_pipeline *p = *state;
@@ -266,6 +289,7 @@ int main(void)
 	        cmocka_unit_test(test_stem_cache_agrees_with_snowball),
 	        cmocka_unit_test(test_invalid_utf8_and_limits),
 	        cmocka_unit_test(test_tokens_stay_valid_until_next_call),
+	        cmocka_unit_test(test_token_list),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
