@@ -159,7 +159,9 @@ int service_init(struct service *svc, const char *name, const struct config_var 
 		json_object_update(config, own);
 		json_decref(own);
 	}
-	log_info("starting", "{s:s, s:o}", "version", SERVICE_VERSION, "config", config);
+	/* "O", not "o": the log line is skipped below LOG_LEVEL info, and ours is the reference. */
+	log_info("starting", "{s:s, s:O}", "version", SERVICE_VERSION, "config", config);
+	json_decref(config);
 
 	svc->metrics = metrics_new();
 	declare_standard_metrics(svc);
