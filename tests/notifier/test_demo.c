@@ -153,11 +153,19 @@ static void test_webhook_receiver(void **state)
 	json_decref(stats);
 }
 
+/* A clean exit (and, under the sanitizers, no leak) after what the notifier sent. */
+static void test_sigterm(void **state)
+{
+	(void)state;
+	assert_int_equal(testproc_stop(&demo, SIGTERM, 5000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_published_answers),
 	        cmocka_unit_test(test_webhook_receiver),
+	        cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

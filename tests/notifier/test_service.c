@@ -293,6 +293,13 @@ static void test_events_become_notifications(void **state)
 	}
 	assert_int_equal(replies, 1);
 	json_decref(tg);
+
+	/* Two notices to one chat (-100200300, from a:1 and a:2) keep Telegram's 1 s per chat. */
+	char *gap = query("SELECT max(sent_at) - min(sent_at) >= interval '900 ms' FROM "
+	                  "notifier.deliveries WHERE channel = 'telegram' AND recipient = "
+	                  "'-100200300' AND event_id IN ('a:1', 'a:2')");
+	assert_string_equal(gap, "t");
+	free(gap);
 }
 
 static void test_replay_sends_nothing_new(void **state)
