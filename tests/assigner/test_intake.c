@@ -351,6 +351,51 @@ static void test_replay_changes_nothing(void **state)
 	assert_int_equal(c.replayed, 1);
 }
 
+/*
+ * A figure, not a timed assertion: reports per second through intake_store in batches of 500,
+ * over 13 municipalities x 4 topics, four reports a problem (printed).
+ */
+static void test_throughput_figure(void **state)
+{
+	(void)state;
+	static const char *const munis[] = {
+	        "abakan",     "chernogorsk",   "sayanogorsk", "abaza",     "sorsk",
+	        "altaysky",   "askizsky",      "beysky",      "bogradsky", "ordzhonikidzevsky",
+	        "tashtypsky", "ust_abakansky", "shirinsky"};
+	static const char *const topics[] = {"housing", "roads", "waste", "transport"};
+	static const char *const words[] = {
+	        "отопление", "батареи",  "вода",   "канализация", "свет",     "яма",
+	        "асфальт",   "светофор", "мусор",  "контейнер",   "автобус",  "маршрут",
+	        "остановка", "подъезд",  "крыша",  "лифт",        "двор",     "площадка",
+	        "снег",      "наледь",   "собаки", "школа",       "больница", "аптека",
+	        "дорога",    "тротуар",  "фонарь", "забор",       "парковка", "газ",
+	        "труба",     "колодец",  "подвал", "окна",        "сосульки", "горка",
+	        "шум",       "запах",    "дым",    "пожар"};
+	enum { N = 2000, BATCH = 500 };
+	static struct report_spec r[N];
+	static char ids[N][24], texts[N][160], authors[N][24];
+	for (int i = 0; i < N; i++) {
+		int p = i / 4; /* the problem: the same three of 40 words and a number */
+		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i);
+		snprintf(authors[i], sizeof(authors[i]), "a%d", i % 700);
+		snprintf(texts[i], sizeof(texts[i]), "%s %s %s %d", words[p % 40],
+		         words[(p / 40 + 13) % 40], words[(p / 7 + 29) % 40], p);
+		r[i] = (struct report_spec){.id = ids[i],
+		                            .text = texts[i],
+		                            .municipality = munis[p % 13],
+		                            .topic = topics[p / 13 % 4],
+		                            .author = authors[i],
+		                            .posted_at = core_time(i)};
+	}
+	int64_t t0 = time_mono_ms();
+	for (int i = 0; i < N; i += BATCH)
+		core_store(&core, r + i, BATCH);
+	double secs = (double)(time_mono_ms() - t0) / 1000.0;
+	printf("intake: %d reports into %lld incidents in %.2f s, %.0f reports/s\n", N,
+	       (long long)incidents(), secs, N / secs);
+	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.reports", NULL), N);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +408,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_doubtful_incidents_wait_in_moderation, core_reset_test),
 	        cmocka_unit_test_setup(test_non_incidents_kept_for_statistics, core_reset_test),
 	        cmocka_unit_test_setup(test_replay_changes_nothing, core_reset_test),
+	        cmocka_unit_test_setup(test_throughput_figure, core_reset_test),
 	};
 	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
 }
