@@ -217,6 +217,7 @@ static int run_service(void)
 	static struct app a;
 	struct kafka_consumer *consumer = NULL;
 	struct kafka_producer *producer = NULL;
+	struct kafka_producer *dead_producer = NULL; /* the workers' own: waits never mix */
 	struct ratelimit *tg_limit = NULL;
 	struct api *api = NULL;
 	char err[1024];
@@ -264,6 +265,8 @@ static int run_service(void)
 	const char *topics[] = {s->input_topic, NULL};
 	producer = kafka_producer_new(&ko, err, sizeof(err));
 	if (producer)
+		dead_producer = kafka_producer_new(&ko, err, sizeof(err));
+	if (dead_producer)
 		consumer = kafka_consumer_new(&ko, s->group, topics, err, sizeof(err));
 	if (!consumer) {
 		log_error("cannot create the Kafka clients", "{s:s}", "error", err);
@@ -292,7 +295,7 @@ static int run_service(void)
 	        .backoff_base_ms = s->retry_base_ms,
 	        .backoff_max_ms = s->retry_max_ms,
 	        .telegram_limit = tg_limit,
-	        .dlq = producer,
+	        .dlq = dead_producer,
 	        .dlq_topic = s->dlq_topic,
 	};
 	a.workers = workers_start(&wo, a.svc.metrics);
@@ -321,6 +324,7 @@ out:
 	api_free(api);
 	kafka_consumer_free(consumer);
 	kafka_producer_free(producer);
+	kafka_producer_free(dead_producer);
 	ratelimit_free(tg_limit);
 	db_pool_free(a.pool);
 	db_free(a.db);

@@ -119,11 +119,18 @@ static void attempt(struct workers *w, struct db *db, struct delivery *d, unsign
 		log_info("delivered", "{s:I, s:s, s:i, s:s}", "delivery", (json_int_t)d->id,
 		         "channel", d->channel, "attempt", d->attempts, "link", r.link);
 	} else {
-		metric_add(w->failed, 1, d->channel);
+		if (!lifecycle_stopping())
+			metric_add(w->failed, 1, d->channel);
 		if (lkey && o->telegram_limit && r.retry_after_s > 0)
 			ratelimit_block(o->telegram_limit, lkey,
 			                time_mono_ms() + (int64_t)r.retry_after_s * 1000);
-		if (r.outcome == SEND_TEMPORARY && d->attempts < o->max_attempts) {
+		if (r.outcome == SEND_TEMPORARY && lifecycle_stopping()) {
+			/* Cut short by the shutdown, not failed: the attempt is given back and the
+			 * row is due at once for the next start (or another replica). */
+			rc = deliveries_defer(db, d->id, 0, err, sizeof(err));
+			log_info("attempt interrupted by shutdown; left due", "{s:I, s:s}",
+			         "delivery", (json_int_t)d->id, "channel", d->channel);
+		} else if (r.outcome == SEND_TEMPORARY && d->attempts < o->max_attempts) {
 			int64_t delay = r.retry_after_s > 0 ? (int64_t)r.retry_after_s * 1000
 			                                    : worker_backoff_ms(o->backoff_base_ms,
 			                                                        o->backoff_max_ms,

@@ -5,7 +5,8 @@
  * their links; a replayed event sends nothing new; SMTP 4xx and 5xx, webhook 5xx and Telegram
  * 429 take their paths to sent or dead (with a dead letter); the operator API lists, filters
  * and retries behind its token; /metrics passes promtool; kill -9 during a stalled webhook
- * costs exactly one more attempt of that delivery and loses nothing; SIGTERM exits 0.
+ * costs exactly one more attempt of that delivery and loses nothing; SIGTERM during one exits 0
+ * promptly and gives the attempt back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -588,6 +589,29 @@ static void test_kill9_mid_delivery(void **state)
 	json_decref(box);
 }
 
+static void test_sigterm_mid_delivery(void **state)
+{
+	(void)state;
+	char hook[160];
+	snprintf(hook, sizeof(hook), "%s/hook/stalling-again", remote_base(remote));
+	int before = remote_count(remote, REMOTE_WEBHOOK);
+	remote_script(remote, REMOTE_WEBHOOK, 200, NULL, 60000, 0);
+	produce_one(event_with_channels("t:1", "incident.assigned", 401,
+	                                json_pack("[{s:s, s:s}]", "type", "webhook", "url", hook)));
+	assert_int_equal(remote_wait(remote, REMOTE_WEBHOOK, before + 1, 30000), before + 1);
+	/* SIGTERM does not wait out the stalled receiver, and the attempt is given back. */
+	int64_t t0 = time_mono_ms();
+	assert_int_equal(testproc_stop(&proc, SIGTERM, 20000), 0);
+	assert_true(time_mono_ms() - t0 < 10000);
+	char *st = query("SELECT status || ' ' || attempts FROM notifier.deliveries"
+	                 " WHERE event_id = 't:1'");
+	assert_string_equal(st, "pending 0");
+	free(st);
+	start_notifier();
+	wait_for("SELECT status || ' ' || attempts FROM notifier.deliveries WHERE event_id = 't:1'",
+	         "sent 1", 30000);
+}
+
 static void test_sigterm(void **state)
 {
 	(void)state;
@@ -603,6 +627,7 @@ int main(void)
 	        cmocka_unit_test(test_operator_api),
 	        cmocka_unit_test(test_metrics),
 	        cmocka_unit_test(test_kill9_mid_delivery),
+	        cmocka_unit_test(test_sigterm_mid_delivery),
 	        cmocka_unit_test(test_sigterm),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
