@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "featurizer.h"
+#include "json_out.h"
 #include "model.h"
 #include "place.h"
 #include "taxonomy.h"
@@ -162,6 +163,13 @@ static json_t *string_array(const char *const *items, size_t n)
 	return a;
 }
 
+/* Scores, probabilities and weights are written with four decimals: more digits say nothing
+ * about a decision, and such a number is written fast (json_out.h). */
+static double four_decimals(double v)
+{
+	return round(v * 10000.0) / 10000.0;
+}
+
 int classifier_decide(struct classifier *c, const struct message *m, struct classification *out)
 {
 	const char *text = m->text ? m->text : "";
@@ -176,8 +184,8 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	taxonomy_match(c->taxonomy, c->toks.items, c->toks.n, c->sub_hits);
 
 	model_predict(c->incident, &c->x, c->probs);
-	out->incident_score = c->probs[c->incident_true];
-	out->incident = out->incident_score >= c->threshold;
+	out->incident = c->probs[c->incident_true] >= c->threshold;
+	out->incident_score = four_decimals(c->probs[c->incident_true]);
 
 	uint32_t best = model_predict(c->topic, &c->x, c->probs);
 	/* The lexicon as evidence on top of the model: each matched term of a topic multiplies its
@@ -200,12 +208,11 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 		}
 	}
 	out->topic = xstrdup(model_label(c->topic, best));
-	out->topic_score = c->probs[best];
+	out->topic_score = four_decimals(c->probs[best]);
 	out->scores = json_object();
 	for (uint32_t i = 0; i < model_label_count(c->topic); i++)
-		json_object_set_new(
-		        out->scores, model_label(c->topic, i),
-		        json_real((double)((int)(c->probs[i] * 10000.0f + 0.5f)) / 10000.0));
+		json_object_set_new(out->scores, model_label(c->topic, i),
+		                    json_real(four_decimals(c->probs[i])));
 	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->sub_hits, out->topic, NULL));
 
 	struct feature_weight fw[TOP_FEATURES];
@@ -214,14 +221,14 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	for (size_t i = 0; i < nfw; i++)
 		json_array_append_new(out->top_features,
 		                      json_pack("{s:s, s:f}", "feature", fw[i].name, "weight",
-		                                (double)fw[i].weight));
+		                                four_decimals((double)fw[i].weight)));
 
 	struct place_result place;
 	place_resolve_tokens(c->gazetteer, text, c->toks.items, c->toks.n, &community,
 	                     m->has_coords, m->lat, m->lon, &place);
 	out->municipality = xstrdup(place.municipality);
 	out->municipality_method = xstrdup(place_method_name(place.method));
-	out->municipality_confidence = place.confidence;
+	out->municipality_confidence = four_decimals(place.confidence);
 	out->municipality_ambiguous = place.ambiguous;
 	out->municipality_evidence = json_array();
 	for (size_t i = 0; i < place.nevidence; i++)
@@ -241,13 +248,18 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	return 0;
 }
 
-char *classifier_encode(const struct classified *r)
+void classifier_write(struct strbuf *b, const struct classified *r)
 {
 	json_t *rec = classified_encode(r);
-	/* Ten significant digits: every probability, score and coordinate keeps its meaning,
-	 * and 0.9986 is not written 0.99860000000000004. */
-	char *s = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(10));
 
+	json_out(b, rec);
 	json_decref(rec);
-	return s;
+}
+
+char *classifier_encode(const struct classified *r)
+{
+	struct strbuf b = {0};
+
+	classifier_write(&b, r);
+	return strbuf_detach(&b);
 }

@@ -23,6 +23,7 @@
 #include "message.h"
 
 struct classifier;
+struct strbuf;
 
 struct classifier_paths {
 	const char *incident_model; /* model file with labels "true"/"false" */
@@ -55,8 +56,12 @@ const char *classifier_version(const struct classifier *c);
 /* Decides for m into out (zeroed; classification_clear frees it). Returns 0. */
 int classifier_decide(struct classifier *c, const struct message *m, struct classification *out);
 
-/* r as one line of compact classified.v1 JSON, without the line end: what the service
- * publishes and `classifier classify` prints. Caller frees. */
+/* r as one line of compact classified.v1 JSON (classified_encode's record, written by
+ * json_out.h), without the line end: what the service publishes and `classifier classify`
+ * prints. Caller frees. */
 char *classifier_encode(const struct classified *r);
+
+/* The same appended to b. */
+void classifier_write(struct strbuf *b, const struct classified *r);
 
 #endif

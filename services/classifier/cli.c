@@ -16,6 +16,7 @@
 #include "classify.h"
 #include "csv.h"
 #include "featurizer.h"
+#include "json_out.h"
 #include "message.h"
 #include "model.h"
 #include "strbuf.h"
@@ -881,41 +882,6 @@ int cli_eval(int argc, char **argv)
 
 /* ---- classify ------------------------------------------------------------------------------ */
 
-/* s as a JSON string; s is valid UTF-8 (decoded messages, labels, feature names). */
-static void sb_json(struct strbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-
-	strbuf_addch(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		strbuf_add(b, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			strbuf_add(b, esc, 2);
-		} else if (c == '\n') {
-			strbuf_add(b, "\\n", 2);
-		} else if (c == '\t') {
-			strbuf_add(b, "\\t", 2);
-		} else if (c == '\r') {
-			strbuf_add(b, "\\r", 2);
-		} else {
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			strbuf_add(b, esc, 6);
-		}
-	}
-	strbuf_add(b, run, (size_t)(s - run));
-	strbuf_addch(b, '"');
-}
-
 /* v with four decimals ("0.4213", "-1.0000"), as printf's "%.4f" writes it but without its
  * cost, which showed in the profile of classify at 16 numbers a line. */
 static void sb_num(struct strbuf *b, double v)
@@ -980,7 +946,7 @@ static void write_model_result(const struct classify_run *cr, struct strbuf *b,
 	const uint32_t nl = model_label_count(cr->m);
 
 	strbuf_addstr(b, "{\"id\":");
-	sb_json(b, msg->id);
+	json_out_string(b, msg->id, strlen(msg->id));
 	strbuf_addstr(b, ",\"label\":");
 	strbuf_addstr(b, cr->labels[best]);
 	strbuf_addstr(b, ",\"score\":");
@@ -996,22 +962,22 @@ static void write_model_result(const struct classify_run *cr, struct strbuf *b,
 	strbuf_addstr(b, "},\"top_features\":[");
 	for (size_t i = 0; i < ntop; i++) {
 		strbuf_addstr(b, i ? ",{\"feature\":" : "{\"feature\":");
-		sb_json(b, cr->top[i].name);
+		json_out_string(b, cr->top[i].name, strlen(cr->top[i].name));
 		strbuf_addstr(b, ",\"weight\":");
 		sb_num(b, cr->top[i].weight);
 		strbuf_addch(b, '}');
 	}
 	strbuf_addstr(b, "],\"model\":");
-	sb_json(b, model_version(cr->m));
+	json_out_string(b, model_version(cr->m), strlen(model_version(cr->m)));
 	strbuf_addstr(b, "}\n");
 }
 
 static void write_error(struct strbuf *b, size_t line, const struct field_error *e)
 {
 	strbuf_addf(b, "{\"line\":%zu,\"error\":", line);
-	sb_json(b, e->message);
+	json_out_string(b, e->message, strlen(e->message));
 	strbuf_addstr(b, ",\"field\":");
-	sb_json(b, e->field);
+	json_out_string(b, e->field, strlen(e->field));
 	strbuf_addstr(b, "}\n");
 }
 
@@ -1035,13 +1001,10 @@ static int classify_line(struct classify_run *cr, struct strbuf *b, const char *
 		t2 = now_s();
 		write_model_result(cr, b, &r.message, best, ntop);
 	} else {
-		char *s;
 		classifier_decide(cr->c, &r.message, &r.c);
 		t2 = now_s();
-		s = classifier_encode(&r);
-		strbuf_addstr(b, s);
+		classifier_write(b, &r);
 		strbuf_addch(b, '\n');
-		free(s);
 	}
 	classified_clear(&r);
 	cr->decoding += t1 - t0;
@@ -1083,7 +1046,7 @@ static int classify_open(const char *cmd, const struct opt *o, struct classify_r
 	cr->labels = xcalloc(model_label_count(cr->m), sizeof(char *));
 	for (uint32_t l = 0; l < model_label_count(cr->m); l++) {
 		struct strbuf lb = {0};
-		sb_json(&lb, model_label(cr->m, l));
+		json_out_string(&lb, model_label(cr->m, l), strlen(model_label(cr->m, l)));
 		cr->labels[l] = strbuf_detach(&lb);
 	}
 	return 0;
