@@ -80,9 +80,11 @@ SHARE_FILES := $(if $(wildcard services/classifier/main.c),$(SHARE)/classifier/i
 	$(SHARE)/classifier/topic.model $(SHARE)/classifier/taxonomy.json) \
 	$(patsubst deploy/%,$(SHARE)/%,$(wildcard deploy/regions/*/*.json))
 
-.PHONY: all services tests deps run test bench clean clean-data format format-check
+.PHONY: all services share tests deps run test bench clean clean-data format format-check
 all: services $(BROKER) $(DEMO) tests $(SHARE_FILES)
 services: $(SERVICE_BINS)
+# What an image ships beside the binaries (deploy/docker/Dockerfile: make services share).
+share: $(SHARE_FILES)
 tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS)
 
 # ---- objects -------------------------------------------------------------------------------

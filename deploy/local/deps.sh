@@ -8,6 +8,7 @@ gcc libc6-dev make pkg-config git curl ca-certificates procps
 librdkafka-dev libpq-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 libcmocka-dev clang-format libxml2-dev libstemmer-dev
 postgresql kcat prometheus
+docker-compose jq yq
 python3-aiosmtpd libssl-dev
 "
 

@@ -3,15 +3,16 @@
 #
 # Starts a PostgreSQL cluster under var/pg (kept between runs), the local Kafka broker
 # (3 brokers, the platform's topics), every service whose binary is built, waits until each
-# /readyz is green, feeds the demo stream when the collector exists, prints where to look, and
+# /readyz is green, feeds the demo stream when the collector exists, starts a local Prometheus
+# scraping the services (when Debian's prometheus is installed), prints where to look, and
 # on Ctrl-C (or SIGTERM) stops the services (they drain), the broker and PostgreSQL.
 #
 #   run.sh                start (BIN = directory of the built binaries, default build/dev/bin)
 #   run.sh --clean-data   delete var/ (the database and logs) when nothing is running
 #
 # Environment: VAR_DIR (default var), PG_PORT (default 54320), HTTP_BASE_PORT (default 8080:
-# service i listens on HTTP_BASE_PORT+i), KAFKA_PARTITIONS (default 6), RUN_FOR (seconds; stop
-# by itself after that, for scripted checks).
+# service i listens on HTTP_BASE_PORT+i), PROMETHEUS_PORT (default HTTP_BASE_PORT+10),
+# KAFKA_PARTITIONS (default 6), RUN_FOR (seconds; stop by itself after that, for scripted checks).
 set -u
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-build/dev/bin}
@@ -204,6 +205,40 @@ for entry in $STARTED; do
 	done
 done
 
+# ---- Prometheus -----------------------------------------------------------------------------
+# Debian's prometheus scrapes every started service with the production alert rules, so the
+# dashboards' queries (deploy/grafana/dashboards) can be tried here; jobs are named after the
+# services as in deploy/prometheus/prometheus.yml. Its data is kept in var/prometheus.
+PROM_PORT=${PROMETHEUS_PORT:-$((HTTP_BASE_PORT + 10))}
+PROM_STARTED=""
+if command -v prometheus >/dev/null 2>&1; then
+	mkdir -p "$VAR_DIR/prometheus"
+	{
+		echo "# Written by deploy/local/run.sh for this run."
+		echo "global: {scrape_interval: 5s, evaluation_interval: 5s}"
+		echo "rule_files: [\"$(pwd)/deploy/prometheus/alerts.yml\"]"
+		echo "scrape_configs:"
+		for entry in $STARTED; do
+			echo "  - {job_name: ${entry%%:*}, static_configs: [{targets: [\"127.0.0.1:${entry##*:}\"]}]}"
+		done
+	} >"$VAR_DIR/prometheus/prometheus.yml"
+	prometheus --config.file="$VAR_DIR/prometheus/prometheus.yml" \
+		--storage.tsdb.path="$VAR_DIR/prometheus/data" \
+		--web.listen-address="127.0.0.1:$PROM_PORT" >>"$VAR_DIR/log/prometheus.log" 2>&1 &
+	PIDS="$PIDS $!"
+	NAMED_PIDS="$NAMED_PIDS prometheus:$!"
+	prom_pid=$!
+	i=0
+	until curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1; do
+		kill -0 "$prom_pid" 2>/dev/null ||
+			fail "prometheus exited (port $PROM_PORT in use? set PROMETHEUS_PORT): see $VAR_DIR/log/prometheus.log"
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail "prometheus is not ready after 30 s: see $VAR_DIR/log/prometheus.log"
+		sleep 0.1
+	done
+	PROM_STARTED=1
+fi
+
 # ---- where to look --------------------------------------------------------------------------
 echo
 say "the local stack is up"
@@ -241,6 +276,10 @@ if [ -x "$BIN/assigner" ]; then
 	echo "               curl -s http://127.0.0.1:$ASSIGNER_PORT/open311/v2/requests.json"
 	echo "               psql '$DATABASE_URL' -c 'SELECT status, authority_id, rule_id, count(*) FROM assigner.incidents GROUP BY 1, 2, 3 ORDER BY 4 DESC'"
 	echo "               kcat -b $KAFKA_BROKERS -C -t incidents.events -o beginning -e -f '%k %s\\\\n'"
+fi
+if [ -n "$PROM_STARTED" ]; then
+	echo "  Prometheus   http://127.0.0.1:$PROM_PORT/  (alerts: /alerts; the rules of deploy/prometheus/alerts.yml)"
+	echo "               curl -s 'http://127.0.0.1:$PROM_PORT/api/v1/query?query=up'"
 fi
 if [ -x "$BIN/notifier" ]; then
 	NOTIFIER_PORT=$((HTTP_BASE_PORT + 4))
