@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "outbox.h"
 #include "region.h"
 #include "scheduler.h"
+#include "testdb.h"
 #include "testenv.h"
 #include "timefmt.h"
 
@@ -418,6 +420,78 @@ static void test_scheduler_top_authority_not_escalated(void **state)
 	                 1);
 }
 
+/* One scheduler replica: its own connection, rounds of 7 until nothing is left. */
+struct replica {
+	int64_t now;
+	struct scheduler_counts done;
+	char err[512];
+};
+
+static void *replica_run(void *arg)
+{
+	struct replica *r = arg;
+	struct db *db = db_connect(testdb_url(), 10000, NULL, r->err, sizeof(r->err));
+	if (!db)
+		return NULL;
+	for (;;) {
+		struct scheduler_counts c = {0};
+		if (scheduler_round(db, &core.env, r->now, 7, &c, r->err, sizeof(r->err)) < 0)
+			break;
+		r->done.overdue += c.overdue;
+		r->done.escalated += c.escalated;
+		if (c.overdue == 0)
+			break;
+	}
+	db_free(db);
+	return NULL;
+}
+
+static void test_two_schedulers_share_the_work(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	static const char *const munis[] = {"abakan", "chernogorsk", "sayanogorsk", "abaza",
+	                                    "sorsk"};
+	static const char *const topics[] = {"roads",     "waste",  "transport", "healthcare",
+	                                     "education", "social", "telecom",   "trade"};
+	struct report_spec r[N];
+	char ids[N][24];
+	for (int i = 0; i < N; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
+		r[i] = (struct report_spec){
+		        .id = ids[i], .municipality = munis[i % 5], .topic = topics[i / 5]};
+	}
+	core_store(&core, r, N);
+	assert_int_equal(
+	        core_int(&core, "SELECT count(*) FROM assigner.incidents WHERE status = 'assigned'",
+	                 NULL),
+	        N);
+	/* Long after every deadline, two replicas at once: each incident is marked once. */
+	struct replica a = {.now = core_time(60 * 24 * 60)}, b = a;
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, replica_run, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, replica_run, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	if (a.err[0] || b.err[0])
+		fail_msg("scheduler: %s %s", a.err, b.err);
+	assert_int_equal(a.done.overdue + b.done.overdue, N);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.outbox WHERE type ="
+	                          " 'incident.overdue'",
+	                          NULL),
+	                 N);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action = 'overdue'",
+	                          NULL),
+	                 N);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.outbox WHERE type ="
+	                          " 'incident.escalated'",
+	                          NULL),
+	                 (int64_t)(a.done.escalated + b.done.escalated));
+}
+
 /* Reads up to `want` records of topic from the beginning within ms. */
 static size_t consume(const char *topic, struct incident_event *out, char keys[][24], size_t want,
                       int ms)
@@ -518,6 +592,7 @@ int main(void)
 	                               core_reset_test),
 	        cmocka_unit_test_setup(test_scheduler_final_deadline_and_answers, core_reset_test),
 	        cmocka_unit_test_setup(test_scheduler_top_authority_not_escalated, core_reset_test),
+	        cmocka_unit_test_setup(test_two_schedulers_share_the_work, core_reset_test),
 	        cmocka_unit_test_setup(test_outbox_publishes_decodable_events_once,
 	                               core_reset_test),
 	};
