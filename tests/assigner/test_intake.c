@@ -349,6 +349,18 @@ static void test_replay_changes_nothing(void **state)
 	/* An older revision arriving late changes nothing. */
 	c = core_store(&core, &r[1], 1);
 	assert_int_equal(c.replayed, 1);
+	/* A non-incident whose edit makes it one opens an incident then. */
+	struct report_spec now_incident = {.id = "vk:4",
+	                                   .revision = 2,
+	                                   .text = "Прорвало трубу, топит подвал на Ленина 5",
+	                                   .municipality = "abakan"};
+	c = core_store(&core, &now_incident, 1);
+	assert_int_equal(c.opened, 1);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.reports WHERE message_id = 'vk:4'"
+	                          " AND is_incident AND incident_id IS NOT NULL",
+	                          NULL),
+	                 1);
 }
 
 /*
