@@ -30,6 +30,19 @@ int64_t core_time(int minutes)
 	return t + (int64_t)minutes * 60000;
 }
 
+int64_t core_time_of(const char *column)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	         "SELECT to_jsonb(%s) #>> '{}' FROM assigner.incidents WHERE id = 1", column);
+	char *s = core_text(&core, sql, NULL);
+	int64_t ms = 0;
+	if (!s || rfc3339_parse(s, &ms) < 0)
+		fail_msg("%s: %s", sql, s ? s : "NULL");
+	free(s);
+	return ms;
+}
+
 void core_open(struct core *c)
 {
 	char err[2048], dir[600];

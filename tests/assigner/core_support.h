@@ -69,6 +69,9 @@ struct intake_counts core_store(struct core *c, const struct report_spec *specs,
 char *core_text(struct core *c, const char *sql, ...);
 int64_t core_int(struct core *c, const char *sql, ...);
 
+/* A time column of incident 1 (ids restart at each reset), in ms; NULL fails. */
+int64_t core_time_of(const char *column);
+
 /* A fixed instant: 2026-11-25T03:00:00Z (Wednesday, 10:00 in Khakassia) plus minutes. */
 int64_t core_time(int minutes);
 

@@ -38,19 +38,6 @@ static int64_t events(const char *type)
 	return core_int(&core, "SELECT count(*) FROM assigner.outbox WHERE type = $1", type, NULL);
 }
 
-/* A time column of the (only) incident. */
-static int64_t ts(const char *column)
-{
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SELECT to_jsonb(%s) #>> '{}' FROM assigner.incidents", column);
-	char *s = core_text(&core, sql, NULL);
-	int64_t ms = 0;
-	assert_non_null(s);
-	assert_int_equal(rfc3339_parse(s, &ms), 0);
-	free(s);
-	return ms;
-}
-
 static void test_opens_routes_and_sets_deadlines(void **state)
 {
 	(void)state;
@@ -91,10 +78,10 @@ static void test_opens_routes_and_sets_deadlines(void **state)
 
 	/* Normal urgency: 8 working hours to the first answer, 10 working days to the final. */
 	const struct workcal *cal = region_calendar(core.region);
-	int64_t start = ts("assigned_at");
-	int64_t first = ts("first_answer_due");
-	int64_t final = ts("final_answer_due");
-	int64_t remind = ts("reminder_at");
+	int64_t start = core_time_of("assigned_at");
+	int64_t first = core_time_of("first_answer_due");
+	int64_t final = core_time_of("final_answer_due");
+	int64_t remind = core_time_of("reminder_at");
 	assert_int_equal(first, workcal_add_working(cal, start, 8 * 3600000LL));
 	assert_int_equal(final, workcal_add_working_days(cal, start, 10));
 	assert_int_equal(remind, workcal_add_working(cal, start, 6 * 3600000LL));
@@ -144,7 +131,7 @@ static void test_related_reports_join_one_incident(void **state)
 	                 2);
 	/* A join is audited, not published. */
 	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.outbox", NULL), 2);
-	int64_t last = ts("last_report_at");
+	int64_t last = core_time_of("last_report_at");
 	assert_int_equal(last, core_time(90));
 }
 
@@ -215,7 +202,7 @@ static void test_affected_citizens_raise_urgency(void **state)
 	char *urgency = core_text(&core, "SELECT urgency FROM assigner.incidents", NULL);
 	assert_string_equal(urgency, "normal");
 	free(urgency);
-	int64_t start = ts("assigned_at");
+	int64_t start = core_time_of("assigned_at");
 
 	struct intake_counts c = core_store(&core, &r[4], 1); /* the fifth citizen */
 	assert_int_equal(c.raised, 1);
@@ -223,8 +210,8 @@ static void test_affected_citizens_raise_urgency(void **state)
 	assert_string_equal(urgency, "high");
 	free(urgency);
 	/* High: the first answer within 2 calendar hours of the same clock start. */
-	assert_int_equal(ts("assigned_at"), start);
-	assert_int_equal(ts("first_answer_due"), start + 2 * 3600000LL);
+	assert_int_equal(core_time_of("assigned_at"), start);
+	assert_int_equal(core_time_of("first_answer_due"), start + 2 * 3600000LL);
 	assert_int_equal(core_int(&core,
 	                          "SELECT count(*) FROM assigner.audit WHERE action ="
 	                          " 'urgency_raised' AND details->>'reason' = 'affected'",

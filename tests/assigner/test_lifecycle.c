@@ -320,19 +320,6 @@ static void test_not_responsible_reroutes(void **state)
 	free(due);
 }
 
-static int64_t column_time(const char *name)
-{
-	char sql[160];
-	snprintf(sql, sizeof(sql),
-	         "SELECT to_jsonb(%s) #>> '{}' FROM assigner.incidents WHERE id = 1", name);
-	char *s = core_text(&core, sql, NULL);
-	int64_t ms = 0;
-	assert_non_null(s);
-	assert_int_equal(rfc3339_parse(s, &ms), 0);
-	free(s);
-	return ms;
-}
-
 static struct scheduler_counts round_at(int64_t now)
 {
 	struct scheduler_counts c = {0};
@@ -346,7 +333,7 @@ static void test_scheduler_reminds_marks_overdue_escalates(void **state)
 {
 	(void)state;
 	char *authority = assigned_incident();
-	int64_t remind = column_time("reminder_at"), due = column_time("first_answer_due");
+	int64_t remind = core_time_of("reminder_at"), due = core_time_of("first_answer_due");
 	assert_true(remind < due);
 
 	struct scheduler_counts c = round_at(remind - 1000);
@@ -386,7 +373,7 @@ static void test_scheduler_final_deadline_and_answers(void **state)
 	(void)state;
 	struct action_error e;
 	free(assigned_incident());
-	int64_t due = column_time("first_answer_due"), final = column_time("final_answer_due");
+	int64_t due = core_time_of("first_answer_due"), final = core_time_of("final_answer_due");
 	assert_int_equal(action_respond(core.db, &core.env, 1, "interim", "Разбираемся", &op, &e),
 	                 ACTION_OK);
 	/* Answered: neither reminder nor overdue at the first deadline. */
@@ -410,7 +397,7 @@ static void test_scheduler_top_authority_not_escalated(void **state)
 	moderated_incident();
 	struct action_moderation m = {"confirm", NULL, "cur_rh", NULL}; /* the top */
 	assert_int_equal(action_moderate(core.db, &core.env, 1, &m, &op, &e), ACTION_OK);
-	struct scheduler_counts c = round_at(column_time("first_answer_due") + 1000);
+	struct scheduler_counts c = round_at(core_time_of("first_answer_due") + 1000);
 	assert_int_equal(c.overdue, 1);
 	assert_int_equal(c.escalated, 0);
 	assert_int_equal(core_int(&core,
