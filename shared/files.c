@@ -2,9 +2,12 @@
 #include "files.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xalloc.h"
 
@@ -36,4 +39,14 @@ char *file_read(const char *path, size_t *len, char *err, size_t errlen)
 	data[n] = '\0';
 	*len = n;
 	return data;
+}
+
+char *file_share_path(const char *what)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return xasprintf("share/%s", what);
+	exe[n] = '\0';
+	return xasprintf("%s/../share/%s", dirname(exe), what);
 }

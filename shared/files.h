@@ -1,6 +1,6 @@
 /*
  * files: reading a whole file into memory, the one way models, labelled archives and demo
- * posts are loaded.
+ * posts are loaded; and where a binary's installed data lives.
  */
 #ifndef SHARED_FILES_H
 #define SHARED_FILES_H
@@ -13,5 +13,12 @@
  * failed: ...").
  */
 char *file_read(const char *path, size_t *len, char *err, size_t errlen);
+
+/*
+ * "<directory of this binary>/../share/<what>", the install layout of build/<v>/ and of the
+ * images (models, taxonomy, region packs); "share/<what>" when the binary's path is unknown.
+ * Caller frees.
+ */
+char *file_share_path(const char *what);
 
 #endif

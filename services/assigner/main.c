@@ -13,20 +13,18 @@
  *   assigner --help    the settings
  */
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "actions.h"
 #include "api.h"
 #include "classified.h"
 #include "db.h"
+#include "files.h"
 #include "grouping.h"
 #include "http.h"
 #include "intake.h"
@@ -111,17 +109,6 @@ struct app {
 	bool woken;
 	struct metric *opened, *joined, *moderated, *raised, *published, *backlog, *scheduled;
 };
-
-/* <directory of this binary>/../share/<what>, the install layout of build/ and the image. */
-static char *share_path(const char *what)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return xasprintf("share/%s", what);
-	exe[n] = '\0';
-	return xasprintf("%s/../share/%s", dirname(exe), what);
-}
 
 /* Wakes the publisher: new events were committed. */
 static void wake_publisher(struct app *a)
@@ -303,7 +290,7 @@ static int run_service(void)
 		return 2;
 	}
 	char *rdir = a.settings.region_dir ? xstrdup(a.settings.region_dir)
-	                                   : share_path("regions/khakassia");
+	                                   : file_share_path("regions/khakassia");
 	a.region = region_load(rdir, err, sizeof(err));
 	free(rdir);
 	a.grouping = a.region ? grouping_new(err, sizeof(err)) : NULL;
