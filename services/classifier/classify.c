@@ -1,15 +1,13 @@
 /* classify: models, lexicon, gazetteer and urgency rules into one decision (see classify.h). */
 #include "classify.h"
 
-#include <libgen.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "featurizer.h"
+#include "files.h"
 #include "json_out.h"
 #include "model.h"
 #include "place.h"
@@ -118,22 +116,11 @@ fail:
 	return NULL;
 }
 
-char *classifier_share_path(const char *what)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n <= 0)
-		return xasprintf("share/%s", what);
-	exe[n] = '\0';
-	return xasprintf("%s/../share/%s", dirname(exe), what);
-}
-
 struct classifier *classifier_open_dirs(const char *model_dir, const char *region_dir,
                                         double incident_threshold, char *err, size_t errlen)
 {
-	char *mdir = model_dir ? xstrdup(model_dir) : classifier_share_path("classifier");
-	char *rdir = region_dir ? xstrdup(region_dir) : classifier_share_path("regions/khakassia");
+	char *mdir = model_dir ? xstrdup(model_dir) : file_share_path("classifier");
+	char *rdir = region_dir ? xstrdup(region_dir) : file_share_path("regions/khakassia");
 	char *incident = xasprintf("%s/incident.model", mdir);
 	char *topic = xasprintf("%s/topic.model", mdir);
 	char *taxonomy = xasprintf("%s/taxonomy.json", mdir);

@@ -39,14 +39,10 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 /*
  * The same from the install layout: incident.model, topic.model and taxonomy.json in model_dir,
  * municipalities.json in region_dir. A NULL directory is the shipped default next to the
- * binary (classifier_share_path): classifier/ and regions/khakassia/.
+ * binary (file_share_path, files.h): classifier/ and regions/khakassia/.
  */
 struct classifier *classifier_open_dirs(const char *model_dir, const char *region_dir,
                                         double incident_threshold, char *err, size_t errlen);
-
-/* <directory of the running binary>/../share/<what>, where build/ and the image install the
- * shipped models and region packs. Caller frees. */
-char *classifier_share_path(const char *what);
 
 void classifier_free(struct classifier *c);
 

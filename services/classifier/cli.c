@@ -16,6 +16,7 @@
 #include "classify.h"
 #include "csv.h"
 #include "featurizer.h"
+#include "files.h"
 #include "json_out.h"
 #include "message.h"
 #include "model.h"
@@ -874,7 +875,7 @@ int cli_eval(int argc, char **argv)
 	if (o[E_MODEL].seen)
 		return eval_model(argv[0], o[E_MODEL].value, o);
 	shipped = o[E_MODEL_DIR].value ? xasprintf("%s/topic.model", o[E_MODEL_DIR].value)
-	                               : classifier_share_path("classifier/topic.model");
+	                               : file_share_path("classifier/topic.model");
 	rc = eval_model(argv[0], shipped, o);
 	free(shipped);
 	return rc;

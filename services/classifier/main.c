@@ -17,13 +17,10 @@
  * services/classifier/data/) and the region pack live in <binary>/../share/ unless MODEL_DIR and
  * REGION_DIR say otherwise.
  */
-#include <libgen.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "classified.h"
 #include "classify.h"
@@ -37,7 +34,6 @@
 #include "pipeline.h"
 #include "service.h"
 #include "store.h"
-#include "timefmt.h"
 #include "xalloc.h"
 
 extern const struct db_migration classifier_migrations[];
