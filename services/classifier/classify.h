@@ -10,9 +10,10 @@
  *  - municipality: the region's gazetteer over the text, then coordinates, then the
  *    community's name (place.h), with the evidence and any ambiguity;
  *  - urgency: the taxonomy's urgency rules (urgency.h) with the matched terms.
+ * The text is tokenised once per message and every stage reads those tokens.
  *
  * A struct classifier holds the models, gazetteer and rules (immutable) and one thread's text
- * pipeline and featurizer: one per thread.
+ * pipeline, tokens and featurizer: one per thread.
  */
 #ifndef CLASSIFIER_CLASSIFY_H
 #define CLASSIFIER_CLASSIFY_H
