@@ -2,7 +2,8 @@
 # The deployment files of issue 9, checked without Docker (tests/ops/lib.sh has the checks):
 # docker-compose 1.29 accepts docker-compose.yml and it has the required shape; every variable
 # it (or the image) gives a service is one the service reads and every required one is set;
-# the Dockerfile's package lists match what the Makefile links and what the binaries load;
+# the Dockerfile's package lists match what the Makefile links and what the binaries load, and
+# the image is slim, non-root and health-checked;
 # promtool accepts the Prometheus config and rules and the rules' unit tests pass; the Grafana
 # dashboards are valid and use the provisioned datasource. Then each check is handed a broken
 # copy and must fail on it, naming the problem, so a check that stopped checking shows here.
@@ -56,6 +57,7 @@ must_fail() {
 pass check_compose docker-compose.yml
 pass check_env docker-compose.yml deploy/docker/Dockerfile "$BIN"
 pass check_packages deploy/docker/Dockerfile Makefile "$BIN"
+pass check_image deploy/docker/Dockerfile
 pass check_prometheus deploy/prometheus/prometheus.yml tests/ops/alerts_test.yml
 pass check_dashboards deploy/grafana/dashboards deploy/grafana/provisioning
 
@@ -127,6 +129,19 @@ must_fail "a runtime package nothing links" "installs libyaml-0-2, which the Mak
 sed 's/^PKGS := \(.*\)$/PKGS := \1 zlib/' Makefile >"$BROKEN/Makefile"
 must_fail "a Makefile linking a new library" "the Makefile links zlib" \
 	check_packages deploy/docker/Dockerfile "$BROKEN/Makefile" "$BIN"
+
+# Image: root, no health check, a compiler among the tools, the wrong base.
+grep -v '^USER ' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.root"
+must_fail "an image running as root" "runs as root" check_image "$BROKEN/Dockerfile.root"
+sed 's|/healthz|/readyz|' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.health"
+must_fail "an image without the /healthz check" "no HEALTHCHECK against /healthz" \
+	check_image "$BROKEN/Dockerfile.health"
+sed 's/^ curl \\$/ curl \\\n gcc \\/' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.gcc"
+must_fail "a compiler in the runtime image" "installs the build tool gcc" \
+	check_image "$BROKEN/Dockerfile.gcc"
+sed 's/^FROM debian:bookworm-slim$/FROM debian:bookworm/' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.fat"
+must_fail "a runtime stage on the full image" "the last stage is not" \
+	check_image "$BROKEN/Dockerfile.fat"
 
 # Prometheus: broken syntax, a rule its tests no longer match, a lost scrape job, an alert
 # without a test.

@@ -204,6 +204,37 @@ check_packages() {
 	[ -z "$OPS_BAD" ]
 }
 
+# $1 Dockerfile. The image has the issue's shape: built on debian:bookworm, run on
+# debian:bookworm-slim as a non-root user with a HEALTHCHECK on /healthz, the binaries and their
+# data copied from the build stage, and no compiler, build tool or headers among the runtime
+# stage's extra tools (its libraries are check_packages' business).
+check_image() {
+	OPS_BAD=""
+	froms=$(grep -E '^FROM ' "$1")
+	[ "$(echo "$froms" | head -1)" = "FROM debian:bookworm AS build" ] ||
+		ops_fail "Dockerfile: the first stage is not 'FROM debian:bookworm AS build'"
+	[ "$(echo "$froms" | tail -1)" = "FROM debian:bookworm-slim" ] ||
+		ops_fail "Dockerfile: the last stage is not 'FROM debian:bookworm-slim'"
+	last=$(awk '/^FROM / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$1")
+	user=$(echo "$last" | sed -n 's/^USER \([^:]*\).*/\1/p' | tail -1)
+	case "$user" in
+	"" | 0 | root) ops_fail "Dockerfile: the runtime stage runs as root (USER '$user')" ;;
+	esac
+	echo "$last" | grep -A1 '^HEALTHCHECK' | grep -q '/healthz' ||
+		ops_fail "Dockerfile: no HEALTHCHECK against /healthz in the runtime stage"
+	for d in bin share; do
+		echo "$last" | grep -q "^COPY --from=build /src/build/dev/$d/ /opt/otklik/$d/" ||
+			ops_fail "Dockerfile: the runtime stage does not copy build/dev/$d"
+	done
+	for p in $(ops_dockerfile_list "$1" TOOL_PACKAGES); do
+		case "$p" in
+		*-dev | gcc* | g++* | cpp* | clang* | make | pkg-config | binutils*)
+			ops_fail "Dockerfile: the runtime stage installs the build tool $p" ;;
+		esac
+	done
+	[ -z "$OPS_BAD" ]
+}
+
 # ---- Prometheus ------------------------------------------------------------------------------
 # $1 prometheus.yml (alerts.yml beside it), $2 the rule unit tests. promtool accepts the config
 # and the rules, the unit tests pass, every service has a scrape job named after it, and every
