@@ -5,7 +5,9 @@ Maildir, with failures scripted by the recipient's local part:
   reject-...@        550 always
 
 Every RCPT is appended to <maildir>/attempts.log as "<address> <n>", so a test counts
-attempts. Usage: smtp_server.py PORT MAILDIR. Prints "ready" when listening; SIGTERM stops it.
+attempts. Usage: smtp_server.py PORT MAILDIR [USER:PASSWORD]; with credentials the server
+requires AUTH (PLAIN or LOGIN, allowed without TLS on loopback) and refuses other ones with 535.
+Prints "ready" when listening; SIGTERM stops it.
 """
 import mailbox
 import os
@@ -49,7 +51,15 @@ class Scripted:
 
 def main():
     port, maildir = int(sys.argv[1]), sys.argv[2]
-    controller = Controller(Scripted(maildir), hostname="127.0.0.1", port=port)
+    options = {}
+    if len(sys.argv) > 3:
+        user, password = sys.argv[3].split(":", 1)
+
+        def check(mechanism, login, secret):
+            return login.decode() == user and secret.decode() == password
+
+        options = dict(auth_required=True, auth_require_tls=False, auth_callback=check)
+    controller = Controller(Scripted(maildir), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)
     stop = threading.Event()

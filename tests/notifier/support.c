@@ -281,7 +281,7 @@ static bool port_open(int port)
 	return ok;
 }
 
-void smtp_start(struct smtp_server *s, const char *name)
+void smtp_start(struct smtp_server *s, const char *name, const char *credentials)
 {
 	const char *work = getenv("TEST_WORK_DIR");
 	char log[600], port[16];
@@ -293,8 +293,8 @@ void smtp_start(struct smtp_server *s, const char *name)
 	snprintf(log, sizeof(log), "%s.log", s->maildir);
 	snprintf(port, sizeof(port), "%d", s->port);
 	/* Debian's interpreter, where python3-aiosmtpd is installed, whatever PATH prefers. */
-	char *const argv[] = {"/usr/bin/python3", "tests/notifier/smtp_server.py", port, s->maildir,
-	                      NULL};
+	char *const argv[] = {"/usr/bin/python3", "tests/notifier/smtp_server.py", port,
+	                      s->maildir,         (char *)(uintptr_t)credentials,  NULL};
 	testproc_start(&s->proc, "/usr/bin/python3", argv, NULL, log);
 	int64_t deadline = time_mono_ms() + 15000;
 	while (!port_open(s->port)) {

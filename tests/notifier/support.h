@@ -57,8 +57,9 @@ struct smtp_server {
 	char maildir[512];
 };
 
-/* Starts smtp_server.py on a free port with a fresh Maildir under TEST_WORK_DIR (or /tmp). */
-void smtp_start(struct smtp_server *s, const char *name);
+/* Starts smtp_server.py on a free port with a fresh Maildir under TEST_WORK_DIR (or /tmp);
+ * with credentials ("user:password", or NULL) it requires AUTH. */
+void smtp_start(struct smtp_server *s, const char *name, const char *credentials);
 
 void smtp_stop(struct smtp_server *s);
 

@@ -35,7 +35,7 @@ static int setup(void **state)
 	(void)state;
 	fetch_global_init();
 	remote = remote_start(SECRET);
-	smtp_start(&smtp, "channels-smtp");
+	smtp_start(&smtp, "channels-smtp", NULL);
 	snprintf(smtp_url, sizeof(smtp_url), "smtp://127.0.0.1:%d", smtp.port);
 	snprintf(tg_url, sizeof(tg_url), "%s/telegram", remote_base(remote));
 	snprintf(vk_url, sizeof(vk_url), "%s/vk", remote_base(remote));
@@ -129,6 +129,39 @@ static void test_email_4xx_temporary_5xx_permanent(void **state)
 	/* A header injection attempt never reaches the server. */
 	send(CHANNEL_EMAIL, mail("a@b.c\r\nBcc: victim@x.y"), &r);
 	assert_int_equal(r.outcome, SEND_PERMANENT);
+}
+
+/* Credentials in SMTP_URL: AUTH against a server that requires it; wrong ones are final
+ * (535); requiring STARTTLS from a server that does not offer it fails without sending. */
+static void test_email_auth_and_starttls(void **state)
+{
+	(void)state;
+	struct smtp_server authed;
+	struct send_result r;
+	char url[128];
+	smtp_start(&authed, "channels-smtp-auth", "otklik:s3cret");
+	snprintf(url, sizeof(url), "smtp://otklik:s3cret@127.0.0.1:%d", authed.port);
+	cfg.smtp_url = url;
+	send(CHANNEL_EMAIL, mail("gkh@abakan.example"), &r);
+	assert_int_equal(r.outcome, SEND_OK);
+	snprintf(url, sizeof(url), "smtp://otklik:wrong@127.0.0.1:%d", authed.port);
+	send(CHANNEL_EMAIL, mail("gkh@abakan.example"), &r);
+	assert_int_equal(r.outcome, SEND_PERMANENT);
+	assert_non_null(strstr(r.error, "535"));
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", authed.port);
+	send(CHANNEL_EMAIL, mail("gkh@abakan.example"), &r);
+	assert_int_equal(r.outcome, SEND_PERMANENT); /* 530: authentication required */
+	json_t *box = smtp_messages(&authed);
+	assert_int_equal(json_array_size(box), 1);
+	json_decref(box);
+	smtp_stop(&authed);
+
+	cfg.smtp_url = smtp_url;
+	cfg.smtp_starttls = 1;
+	send(CHANNEL_EMAIL, mail("tls-only@abakan.example"), &r);
+	cfg.smtp_starttls = 0;
+	assert_int_equal(r.outcome, SEND_TEMPORARY);
+	assert_int_equal(smtp_attempts(&smtp, "tls-only@abakan.example"), 0);
 }
 
 static void test_telegram(void **state)
@@ -309,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_email_delivered),
 	        cmocka_unit_test(test_email_4xx_temporary_5xx_permanent),
+	        cmocka_unit_test(test_email_auth_and_starttls),
 	        cmocka_unit_test(test_telegram),
 	        cmocka_unit_test(test_vk_reply),
 	        cmocka_unit_test(test_webhook_signed),

@@ -65,7 +65,7 @@ static int setup_group(void **state)
 	snprintf(bin, sizeof(bin), "%s/notifier", bindir);
 	snprintf(logpath, sizeof(logpath), "%s/notifier-service.log", work);
 	remote = remote_start(SECRET);
-	smtp_start(&smtp, "service-smtp");
+	smtp_start(&smtp, "service-smtp", NULL);
 
 	int n = 0;
 	snprintf(env[n++], sizeof(env[0]), "HTTP_PORT=%d", port);
