@@ -4,8 +4,9 @@
  * and incident_event.v1 records on its output topic (created, then assigned with the
  * authority; related reports grouped; doubtful ones left in moderation), a record that is not
  * classified.v1 is dead-lettered with the reason while the others go on, replaying the topic
- * after a restart (and from the beginning in a new consumer group) creates nothing twice,
- * the API and /metrics answer, and SIGTERM exits 0.
+ * after a restart (and from the beginning in a new consumer group) creates nothing twice, a
+ * kill -9 in the middle of a stream loses and doubles nothing, the API and /metrics answer, and
+ * SIGTERM exits 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,9 +91,10 @@ static void produce_all(bool with_garbage)
 	kafka_producer_free(p);
 }
 
-static void start(const char *group)
+/* Starts the service in `group`; extra is one more NAME=value setting, or NULL. */
+static void start(const char *group, const char *extra)
 {
-	static char env[10][600];
+	static char env[11][600];
 	snprintf(env[0], sizeof(env[0]), "HTTP_PORT=%d", port);
 	snprintf(env[1], sizeof(env[1]), "DATABASE_URL=%s", testdb_url());
 	snprintf(env[2], sizeof(env[2]), "KAFKA_BROKERS=%s", brokers);
@@ -105,8 +107,9 @@ static void start(const char *group)
 	snprintf(env[7], sizeof(env[7]), "API_TOKENS=test-operator-token=operator");
 	snprintf(env[8], sizeof(env[8]), "PUBLIC_URL=http://127.0.0.1:%d", port);
 	snprintf(env[9], sizeof(env[9]), "SCHEDULER_INTERVAL=1s");
-	const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5],
-	                      env[6], env[7], env[8], env[9], NULL};
+	snprintf(env[10], sizeof(env[10]), "%s", extra ? extra : "LOG_LEVEL=info");
+	const char *envp[] = {env[0], env[1], env[2], env[3], env[4],  env[5],
+	                      env[6], env[7], env[8], env[9], env[10], NULL};
 	char path[512], log[512];
 	snprintf(path, sizeof(path), "%s/assigner", bin);
 	snprintf(log, sizeof(log), "%s/assigner-service.log", work);
@@ -126,7 +129,7 @@ static int setup_group(void **state)
 	snprintf(dlq_topic, sizeof(dlq_topic), "%s.dlq", in_topic);
 	core_open(&core); /* migrates first, so the service finds the schema either way */
 	produce_all(true);
-	start("assigner-test");
+	start("assigner-test", NULL);
 	return 0;
 }
 
@@ -311,15 +314,92 @@ static void test_replay_after_restart_creates_nothing(void **state)
 	/* The same records again, after the committed offsets: the restarted service reads
 	 * only these five. */
 	produce_all(false);
-	start("assigner-test");
+	start("assigner-test", NULL);
 	wait_consumed(NREPORTS);
 	assert_int_equal(core_int(&core, totals, NULL), before);
 	/* The whole topic from the beginning in a fresh consumer group: eleven records. */
 	assert_int_equal(testproc_stop(&proc, SIGTERM, 15000), 0);
-	start("assigner-replay");
+	start("assigner-replay", NULL);
 	wait_consumed(2 * NREPORTS + 1);
 	assert_int_equal(core_int(&core, totals, NULL), before);
 	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.outbox", NULL), events);
+	assert_int_equal(testproc_stop(&proc, SIGTERM, 15000), 0);
+}
+
+/* Produces n incident reports of 25 problems in 5 municipalities, ids vk:-9_<i>. */
+static void produce_many(int n)
+{
+	static const char *const munis[] = {"abakan", "chernogorsk", "sayanogorsk", "abaza",
+	                                    "sorsk"};
+	static const char *const words[] = {"отопление", "яма",      "мусор",  "свет",   "вода",
+	                                    "лифт",      "крыша",    "снег",   "собаки", "газ",
+	                                    "автобус",   "светофор", "подвал", "труба",  "двор"};
+	char err[256];
+	struct kafka_options ko = {brokers, "test", NULL};
+	struct kafka_producer *p = kafka_producer_new(&ko, err, sizeof(err));
+	assert_non_null(p);
+	for (int i = 0; i < n; i++) {
+		char id[32], author[32], text[160];
+		int problem = i % 25;
+		snprintf(id, sizeof(id), "vk:-9_%d", i);
+		snprintf(author, sizeof(author), "c%d", i);
+		snprintf(text, sizeof(text), "%s %s %s", words[problem % 15],
+		         words[(problem / 3 + 7) % 15], words[(problem / 5 + 11) % 15]);
+		struct report_spec r = {.id = id,
+		                        .text = text,
+		                        .author = author,
+		                        .municipality = munis[problem % 5],
+		                        .posted_at = core_time(i)};
+		char *rec = core_record(&r);
+		const char *key = munis[problem % 5];
+		assert_int_equal(kafka_produce(p, in_topic, key, strlen(key), rec, strlen(rec),
+		                               NULL, NULL, err, sizeof(err)),
+		                 0);
+		free(rec);
+	}
+	assert_int_equal(kafka_producer_wait(p, 10000), 0);
+	kafka_producer_free(p);
+}
+
+/* kill -9 in the middle of a stream, then a restart: every record stored, none twice. */
+static void test_kill_loses_and_doubles_nothing(void **state)
+{
+	(void)state;
+	enum { N = 300 };
+	int64_t before = core_int(&core, "SELECT count(*) FROM assigner.reports", NULL);
+	produce_many(N);
+	start("assigner-test", "BATCH_SIZE=10");
+	int64_t deadline = time_mono_ms() + 30000;
+	while (time_mono_ms() < deadline &&
+	       core_int(&core, "SELECT count(*) FROM assigner.reports", NULL) < before + N / 10) {
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	testproc_stop(&proc, SIGKILL, 5000);
+	int64_t at_kill = core_int(&core, "SELECT count(*) FROM assigner.reports", NULL);
+	start("assigner-test", "BATCH_SIZE=10");
+	wait_count("SELECT count(*) FROM assigner.reports", before + N, 60000);
+	printf("killed with %lld of %d reports stored; all %d after the restart\n",
+	       (long long)(at_kill - before), N, N);
+	/* Every incident report opened or joined an incident exactly once. */
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.reports WHERE is_incident AND"
+	                          " incident_id IS NULL",
+	                          NULL),
+	                 0);
+	assert_int_equal(
+	        core_int(&core,
+	                 "SELECT count(*) FROM assigner.audit WHERE action IN ('opened', 'joined')",
+	                 NULL),
+	        core_int(&core, "SELECT count(*) FROM assigner.reports WHERE is_incident", NULL));
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.incidents i WHERE reports <>"
+	                          " (SELECT count(*) FROM assigner.reports r"
+	                          "  WHERE r.incident_id = i.id)",
+	                          NULL),
+	                 0);
+	/* And every event the stored incidents made leaves the outbox. */
+	wait_count("SELECT count(*) FROM assigner.outbox WHERE NOT published", 0, 30000);
 	assert_int_equal(testproc_stop(&proc, SIGTERM, 15000), 0);
 }
 
@@ -330,6 +410,7 @@ int main(void)
 	        cmocka_unit_test(test_bad_record_dead_lettered),
 	        cmocka_unit_test(test_api_and_metrics_answer),
 	        cmocka_unit_test(test_replay_after_restart_creates_nothing),
+	        cmocka_unit_test(test_kill_loses_and_doubles_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
