@@ -14,14 +14,15 @@
 #               on the St Petersburg appeals (../shared/datasets/README.md).
 #
 # Environment: B (build directory, default build/dev; the binaries must be built: `make bench`
-# does), BENCH_MESSAGES (default 200000), BENCH_CPU (the core to pin to, default 0).
+# does), BENCH_MESSAGES (default 200000), BENCH_CPU (the core to pin to, default 0), BENCH_OUT
+# (where results.json goes, default $B/bench).
 set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
 N=${BENCH_MESSAGES:-200000}
 CPU=${BENCH_CPU:-0}
 REFERENCE=4300
-OUT="$B/bench"
+OUT=${BENCH_OUT:-$B/bench}
 WORK=$(mktemp -d /tmp/incident-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
