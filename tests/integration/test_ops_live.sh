@@ -56,7 +56,8 @@ while :; do
 	wait "$RUN_PID"
 	RUN_PID=""
 	tries=$((tries + 1))
-	grep -q "in use" "$OPS_TMP/run.out" && [ $tries -lt 5 ] && continue
+	grep -qs "in use" "$OPS_TMP/run.out" "$VAR"/log/*.log && [ $tries -lt 5 ] &&
+		rm -rf "$VAR/log" && continue
 	cat "$OPS_TMP/run.out"
 	fail "run.sh exited early"
 done
@@ -97,20 +98,27 @@ check_metric_names deploy/grafana/dashboards deploy/prometheus/alerts.yml "$OPS_
 	fail "the dashboards or the alerts read metrics no service exports"
 echo "ok: every metric the dashboards and alerts read is exported by a running service"
 
+# A broken copy: an expression of the first dashboard panel, or of the overdue alert, replaced.
 mkdir -p "$OPS_TMP/broken"
-jq '.panels[1].targets[0].expr = "sum(rate(collector_messages_totl[5m]))"' \
-	deploy/grafana/dashboards/otklik-overview.json >"$OPS_TMP/broken/a.json"
-out=$(check_metric_names "$OPS_TMP/broken" deploy/prometheus/alerts.yml "$OPS_TMP/metrics" "$BIN") &&
-	fail "a dashboard reading collector_messages_totl passed the check"
-echo "$out" | grep -q "collector_messages_totl .*is not exported by collector" ||
-	fail "the check did not name collector_messages_totl: $out"
-jq '.panels[1].targets[0].expr = "rate(im_messages_processed[5m])"' \
-	deploy/grafana/dashboards/otklik-overview.json >"$OPS_TMP/broken/a.json"
-out=$(check_metric_names "$OPS_TMP/broken" deploy/prometheus/alerts.yml "$OPS_TMP/metrics" "$BIN") &&
-	fail "a dashboard reading im_messages_processed passed the check"
-echo "$out" | grep -q "im_messages_processed .*is not exported by any service" ||
-	fail "the check did not name im_messages_processed: $out"
-echo "ok: a dashboard reading a metric nobody exports fails the check"
+must_reject() { # WHERE (panel|alert) EXPR EXPECTED
+	cp deploy/grafana/dashboards/otklik-overview.json deploy/prometheus/alerts.yml "$OPS_TMP/broken/"
+	if [ "$1" = panel ]; then
+		jq --arg e "$2" '.panels[1].targets[0].expr = $e' deploy/grafana/dashboards/otklik-overview.json \
+			>"$OPS_TMP/broken/otklik-overview.json"
+	else
+		yq -y --arg e "$2" '(.groups[].rules[] | select(.alert == "OtklikOverdueIncidents") | .expr) = $e' \
+			deploy/prometheus/alerts.yml >"$OPS_TMP/broken/alerts.yml"
+	fi
+	out=$(check_metric_names "$OPS_TMP/broken" "$OPS_TMP/broken/alerts.yml" "$OPS_TMP/metrics" "$BIN") &&
+		fail "a $1 reading $2 passed the check"
+	echo "$out" | grep -q "$3" || fail "the check did not say '$3': $out"
+}
+must_reject panel 'sum(rate(collector_messages_totl[5m]))' "collector_messages_totl .*is not exported by collector"
+must_reject panel 'rate(im_messages_processed[5m])' "im_messages_processed .*is not exported by any service"
+if [ -x "$BIN/assigner" ]; then
+	must_reject alert 'assigner_incidents_overdu > 10' "assigner_incidents_overdu .*is not exported by assigner"
+fi
+echo "ok: a panel or a rule reading a metric nobody exports fails the check"
 
 # ---- every query answers, every rule evaluates -------------------------------------------------
 ops_exprs deploy/grafana/dashboards deploy/prometheus/alerts.yml >"$OPS_TMP/exprs"
