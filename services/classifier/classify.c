@@ -24,6 +24,7 @@
 
 struct classifier {
 	struct model *incident, *topic;
+	struct model *both; /* the two joined (model_join): one pass over the weights */
 	struct gazetteer *gazetteer;
 	struct urgency_rules *urgency;
 	struct taxonomy *taxonomy;
@@ -31,7 +32,7 @@ struct classifier {
 	struct token_list toks; /* the message's, shared by every stage */
 	struct featurizer *fz;
 	struct fvec x;
-	float *probs;
+	float *scores, *probs;
 	int *sub_hits; /* per sub-topic, taxonomy_match */
 	int *lexicon;  /* per topic label of the topic model: taxonomy_topics index */
 	int incident_true;
@@ -46,6 +47,7 @@ void classifier_free(struct classifier *c)
 		return;
 	model_free(c->incident);
 	model_free(c->topic);
+	model_free(c->both);
 	gazetteer_free(c->gazetteer);
 	urgency_free(c->urgency);
 	taxonomy_free(c->taxonomy);
@@ -53,23 +55,17 @@ void classifier_free(struct classifier *c)
 	token_list_clear(&c->toks);
 	featurizer_free(c->fz);
 	fvec_clear(&c->x);
+	free(c->scores);
 	free(c->probs);
 	free(c->sub_hits);
 	free(c->lexicon);
 	free(c);
 }
 
-static bool same_features(const struct features_config *a, const struct features_config *b)
-{
-	return a->bits == b->bits && a->char_min == b->char_min && a->char_max == b->char_max &&
-	       a->stems == b->stems && a->bigrams == b->bigrams && a->numbers == b->numbers &&
-	       a->char_weight == b->char_weight;
-}
-
 struct classifier *classifier_open(const struct classifier_paths *p, char *err, size_t errlen)
 {
 	struct classifier *c = xcalloc(1, sizeof(*c));
-	char why[512] = "";
+	char why[512] = "", jerr[200];
 
 	c->threshold = p->incident_threshold;
 	c->lexicon_weight = LEXICON_WEIGHT;
@@ -93,13 +89,19 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 			goto fail;
 		}
 	/* One featurizer serves both models only when they were trained alike. */
-	if (!same_features(model_features(c->incident), model_features(c->topic))) {
+	if (!features_config_equal(model_features(c->incident), model_features(c->topic))) {
 		snprintf(why, sizeof(why), "%s and %s use different feature settings",
 		         p->incident_model, p->topic_model);
 		goto fail;
 	}
 	if (!(c->fz = featurizer_new(model_features(c->topic), why, sizeof(why))))
 		goto fail;
+	if (!(c->both = model_join(c->incident, c->topic, jerr, sizeof(jerr)))) {
+		snprintf(why, sizeof(why), "%s and %s: %s", p->incident_model, p->topic_model,
+		         jerr);
+		goto fail;
+	}
+	c->scores = xcalloc(model_label_count(c->both), sizeof(*c->scores));
 	c->probs = xcalloc(model_label_count(c->topic) + 2, sizeof(*c->probs));
 	c->sub_hits = xcalloc(taxonomy_subtopic_count(c->taxonomy) + 1, sizeof(*c->sub_hits));
 	c->lexicon = xcalloc(model_label_count(c->topic), sizeof(*c->lexicon));
@@ -170,11 +172,14 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	features_extract_tokens(c->fz, c->toks.items, c->toks.n, true, &c->x);
 	taxonomy_match(c->taxonomy, c->toks.items, c->toks.n, c->sub_hits);
 
-	model_predict(c->incident, &c->x, c->probs);
+	/* Both models' scores in one pass: the incident model's 2 labels, then the topics. */
+	model_scores(c->both, &c->x, c->scores);
+	model_softmax(c->scores, 2, model_prob_scale(c->incident), c->probs);
 	out->incident = c->probs[c->incident_true] >= c->threshold;
 	out->incident_score = four_decimals(c->probs[c->incident_true]);
 
-	uint32_t best = model_predict(c->topic, &c->x, c->probs);
+	uint32_t best = model_softmax(c->scores + 2, model_label_count(c->topic),
+	                              model_prob_scale(c->topic), c->probs);
 	/* The lexicon as evidence on top of the model: each matched term of a topic multiplies its
 	 * odds by exp(LEXICON_WEIGHT); renormalised. It rescues topics the small default corpus
 	 * teaches poorly, and a retrained regional model keeps its say. */
@@ -203,7 +208,7 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->sub_hits, out->topic, NULL));
 
 	struct feature_weight fw[TOP_FEATURES];
-	size_t nfw = features_explain(c->fz, c->topic, &c->x, best, fw, TOP_FEATURES);
+	size_t nfw = features_explain(c->fz, c->both, &c->x, 2 + best, fw, TOP_FEATURES);
 	out->top_features = json_array();
 	for (size_t i = 0; i < nfw; i++)
 		json_array_append_new(out->top_features,

@@ -96,6 +96,13 @@ int features_config_check(const struct features_config *c, char *err, size_t err
 	return 0;
 }
 
+bool features_config_equal(const struct features_config *a, const struct features_config *b)
+{
+	return a->bits == b->bits && a->char_min == b->char_min && a->char_max == b->char_max &&
+	       a->stems == b->stems && a->bigrams == b->bigrams && a->numbers == b->numbers &&
+	       a->char_weight == b->char_weight;
+}
+
 void fvec_clear(struct fvec *v)
 {
 	free(v->idx);

@@ -48,6 +48,10 @@ void features_config_default(struct features_config *c);
 /* 0 when c is usable, else -1 with the offending member named in err. */
 int features_config_check(const struct features_config *c, char *err, size_t errlen);
 
+/* True when a and b make the same features (a text's vector under one is valid for a model
+ * trained under the other). */
+bool features_config_equal(const struct features_config *a, const struct features_config *b);
+
 /* A sparse vector: n distinct buckets idx[i] with values val[i], in no particular order. */
 struct fvec {
 	uint32_t n, cap;

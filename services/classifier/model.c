@@ -35,7 +35,8 @@ struct model {
 	enum model_quant quant;
 	enum model_loss loss;
 	float prob_scale; /* probabilities are softmax(prob_scale * scores) */
-	void *w;          /* [buckets][stride] of float, int16_t or int8_t */
+	void *w;          /* [buckets][stride] of float, int16_t or int8_t, 64-byte aligned */
+	void *w_alloc;    /* the allocation w lies in */
 	size_t stride;    /* nl rounded up to ROW_BLOCK, the padding zero */
 	char version[17];
 };
@@ -156,7 +157,7 @@ void model_free(struct model *m)
 	free(m->labels);
 	free(m->bias);
 	free(m->scale);
-	free(m->w);
+	free(m->w_alloc);
 	free(m);
 }
 
@@ -186,6 +187,13 @@ enum model_loss model_loss(const struct model *m)
 float model_prob_scale(const struct model *m)
 {
 	return m->prob_scale;
+}
+
+uint32_t model_softmax(const float *scores, uint32_t n, float t, float *probs)
+{
+	for (uint32_t l = 0; l < n; l++)
+		probs[l] = scores[l] * t;
+	return softmax(probs, n);
 }
 
 uint32_t model_predict(const struct model *m, const struct fvec *x, float *probs)
@@ -359,6 +367,17 @@ static struct model *model_alloc(const struct features_config *fc, const char *c
 	return m;
 }
 
+/* Zeroed room for m's weights, elem bytes each, into m->w: aligned to a cache line, so that a
+ * row of up to 64 bytes lies in one line. */
+static void *weights_new(struct model *m, size_t elem)
+{
+	size_t bytes = model_buckets(m) * m->stride * elem;
+
+	m->w_alloc = xcalloc(bytes + 63, 1);
+	m->w = (void *)(((uintptr_t)m->w_alloc + 63) & ~(uintptr_t)63);
+	return m->w;
+}
+
 /* Stores the trained float weights w ([buckets][nl], freed here) as m->quant asks, in rows
  * padded to the stride. */
 static void quantize(struct model *m, float *w)
@@ -374,22 +393,19 @@ static void quantize(struct model *m, float *w)
 		m->scale[l] = m->quant == MODEL_QUANT_F32 || mx == 0.0f ? 1.0f : mx / qmax;
 	}
 	if (m->quant == MODEL_QUANT_I8) {
-		int8_t *q = xcalloc(nb * st, 1);
+		int8_t *q = weights_new(m, 1);
 		for (size_t b = 0; b < nb; b++)
 			for (size_t l = 0; l < nl; l++)
 				q[b * st + l] = (int8_t)lrintf(w[b * nl + l] / m->scale[l]);
-		m->w = q;
 	} else if (m->quant == MODEL_QUANT_I16) {
-		int16_t *q = xcalloc(nb * st, sizeof(int16_t));
+		int16_t *q = weights_new(m, sizeof(int16_t));
 		for (size_t b = 0; b < nb; b++)
 			for (size_t l = 0; l < nl; l++)
 				q[b * st + l] = (int16_t)lrintf(w[b * nl + l] / m->scale[l]);
-		m->w = q;
 	} else {
-		float *q = xcalloc(nb * st, sizeof(float));
+		float *q = weights_new(m, sizeof(float));
 		for (size_t b = 0; b < nb; b++)
 			memcpy(q + b * st, w + b * nl, nl * sizeof(float));
-		m->w = q;
 	}
 	free(w);
 }
@@ -872,19 +888,16 @@ struct model *model_load_mem(const void *data, size_t len, const char *name, cha
 	}
 	st = m->stride;
 	if (quant == MODEL_QUANT_I8) {
-		int8_t *q = xcalloc(model_buckets(m) * st, 1);
+		int8_t *q = weights_new(m, 1);
 		for (size_t b = 0; b < model_buckets(m); b++)
 			get(&r, q + b * st, nl);
-		m->w = q;
 	} else if (quant == MODEL_QUANT_I16) {
-		int16_t *q = xcalloc(model_buckets(m) * st, sizeof(int16_t));
+		int16_t *q = weights_new(m, sizeof(int16_t));
 		for (size_t i = 0; i < n; i++, r.pos += 2)
 			q[i / nl * st + i % nl] =
 			        (int16_t)(uint16_t)(r.p[r.pos] | r.p[r.pos + 1] << 8);
-		m->w = q;
 	} else {
-		float *f = xcalloc(model_buckets(m) * st, sizeof(float));
-		m->w = f;
+		float *f = weights_new(m, sizeof(float));
 		for (size_t i = 0; i < n; i++) {
 			float *at = &f[i / nl * st + i % nl];
 			get_f32(&r, at);
@@ -918,5 +931,48 @@ struct model *model_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	m = model_load_mem(data, len, path, err, errlen);
 	free(data);
+	return m;
+}
+
+struct model *model_join(const struct model *a, const struct model *b, char *err, size_t errlen)
+{
+	const char *labels[MODEL_MAX_LABELS];
+	const uint32_t nl = a->nl + b->nl;
+	size_t elem;
+	struct model *m;
+	char cerr[160];
+
+	if (!features_config_equal(&a->fc, &b->fc) || a->quant != b->quant) {
+		snprintf(err, errlen, "the models differ in features or weight type");
+		return NULL;
+	}
+	if (nl > MODEL_MAX_LABELS) {
+		snprintf(err, errlen, "%u labels together, a model has at most %d", nl,
+		         MODEL_MAX_LABELS);
+		return NULL;
+	}
+	for (uint32_t l = 0; l < nl; l++)
+		labels[l] = l < a->nl ? a->labels[l] : b->labels[l - a->nl];
+	if (check_labels(labels, nl, cerr, sizeof(cerr)) < 0) {
+		snprintf(err, errlen, "%s", cerr);
+		return NULL;
+	}
+	m = model_alloc(&a->fc, labels, nl);
+	m->quant = a->quant;
+	m->loss = a->loss;
+	m->prob_scale = 1.0f;
+	memcpy(m->bias, a->bias, a->nl * sizeof(float));
+	memcpy(m->bias + a->nl, b->bias, b->nl * sizeof(float));
+	memcpy(m->scale, a->scale, a->nl * sizeof(float));
+	memcpy(m->scale + a->nl, b->scale, b->nl * sizeof(float));
+	elem = m->quant == MODEL_QUANT_I8 ? 1 : m->quant == MODEL_QUANT_I16 ? 2 : 4;
+	weights_new(m, elem);
+	for (size_t r = 0; r < model_buckets(m); r++) {
+		unsigned char *row = (unsigned char *)m->w + r * m->stride * elem;
+		memcpy(row, (const unsigned char *)a->w + r * a->stride * elem, a->nl * elem);
+		memcpy(row + a->nl * elem, (const unsigned char *)b->w + r * b->stride * elem,
+		       b->nl * elem);
+	}
+	image_version(m);
 	return m;
 }

@@ -226,6 +226,74 @@ static void test_quantisation_agrees(void **state)
 		model_free(m[k]);
 }
 
+/* A joined model scores as its two parts, for every weight type; model_softmax of a part's
+ * scores is that part's model_predict. */
+static void test_join(void **state)
+{
+	static const char *const yes_no[2] = {"true", "false"};
+	const enum model_quant q[3] = {MODEL_QUANT_F32, MODEL_QUANT_I16, MODEL_QUANT_I8};
+	struct data *d = *state;
+	struct train_config tc;
+	uint32_t y2[N];
+	char err[256];
+
+	for (size_t i = 0; i < N; i++)
+		y2[i] = d->y[i] == 1; /* roads or not */
+	train_config_default(&tc);
+	for (int k = 0; k < 3; k++) {
+		struct model *a, *b, *j, *other;
+		float sa[2], sb[NL], sj[2 + NL], pa[2], pb[NL], pj[NL];
+		tc.quant = q[k];
+		a = model_train(&d->fc, yes_no, 2, d->x, y2, NULL, N, &tc, err, sizeof(err));
+		b = train(d, &tc, NULL, 0);
+		assert_non_null(a);
+		model_set_prob_scale(a, 2.5f);
+		j = model_join(a, b, err, sizeof(err));
+		if (!j)
+			fail_msg("model_join: %s", err);
+		assert_int_equal(model_label_count(j), 2 + NL);
+		assert_string_equal(model_label(j, 1), "false");
+		assert_string_equal(model_label(j, 2), "housing");
+		assert_int_equal(model_quantization(j), q[k]);
+		for (size_t i = 0; i < N; i++) {
+			model_scores(a, &d->x[i], sa);
+			model_scores(b, &d->x[i], sb);
+			model_scores(j, &d->x[i], sj);
+			for (uint32_t l = 0; l < 2; l++)
+				assert_true(sj[l] == sa[l]);
+			for (uint32_t l = 0; l < NL; l++)
+				assert_true(sj[2 + l] == sb[l]);
+			assert_int_equal(model_softmax(sj, 2, model_prob_scale(a), pj),
+			                 model_predict(a, &d->x[i], pa));
+			for (uint32_t l = 0; l < 2; l++)
+				assert_true(pj[l] == pa[l]);
+			assert_int_equal(model_softmax(sj + 2, NL, model_prob_scale(b), pj),
+			                 model_predict(b, &d->x[i], pb));
+			for (uint32_t l = 0; l < NL; l++)
+				assert_true(pj[l] == pb[l]);
+		}
+		assert_true(model_weight(j, 13, 2 + 1) == model_weight(b, 13, 1));
+
+		/* Refusals: a label in both; other features; other weight types. */
+		assert_null(model_join(b, b, err, sizeof(err)));
+		assert_non_null(strstr(err, "housing"));
+		d->fc.bits = 11;
+		other = model_train(&d->fc, yes_no, 2, d->x, y2, NULL, N, &tc, err, sizeof(err));
+		d->fc.bits = 10;
+		assert_non_null(other);
+		assert_null(model_join(other, b, err, sizeof(err)));
+		assert_string_equal(err, "the models differ in features or weight type");
+		model_free(other);
+		tc.quant = q[(k + 1) % 3];
+		other = train(d, &tc, NULL, 0);
+		assert_null(model_join(a, other, err, sizeof(err)));
+		model_free(other);
+		model_free(j);
+		model_free(a);
+		model_free(b);
+	}
+}
+
 static void expect_train_error(struct data *d, const char *const *lab, uint32_t nl,
                                const uint32_t *y, size_t n, const struct train_config *tc,
                                const char *want)
@@ -501,6 +569,7 @@ int main(void)
 	        cmocka_unit_test(test_both_trainers_learn),
 	        cmocka_unit_test(test_reproducible_and_rows),
 	        cmocka_unit_test(test_quantisation_agrees),
+	        cmocka_unit_test(test_join),
 	        cmocka_unit_test(test_train_refusals),
 	        cmocka_unit_test(test_save_and_load),
 	        cmocka_unit_test(test_load_refusals),
