@@ -52,6 +52,7 @@ struct settings {
 	char *telegram_token;
 	int64_t telegram_chat_rate;
 	int64_t telegram_global_rate;
+	int64_t vk_rate;
 	char *vk_api_url;
 	char *vk_token;
 	char *vk_version;
@@ -104,6 +105,9 @@ static const struct config_var notifier_vars[] = {
          S(vk_api_url), 0, 0},
         {"VK_ACCESS_TOKEN", CONFIG_STRING, NULL, false, true,
          "community token that may comment on its wall", S(vk_token), 0, 0},
+        {"VK_RATE", CONFIG_INT, "3", true, false,
+         "VK API calls per second for the token (VK: 3 for users, 20 for communities)", S(vk_rate),
+         1, 100},
         {"VK_API_VERSION", CONFIG_STRING, "5.199", true, false, "VK API version", S(vk_version), 0,
          0},
         {"WEBHOOK_SECRET", CONFIG_STRING, NULL, false, true,
@@ -218,7 +222,7 @@ static int run_service(void)
 	struct kafka_consumer *consumer = NULL;
 	struct kafka_producer *producer = NULL;
 	struct kafka_producer *dead_producer = NULL; /* the workers' own: waits never mix */
-	struct ratelimit *tg_limit = NULL;
+	struct ratelimit *tg_limit = NULL, *vk_limit = NULL;
 	struct api *api = NULL;
 	char err[1024];
 	int status = 1;
@@ -274,6 +278,7 @@ static int run_service(void)
 		goto out;
 	}
 	tg_limit = ratelimit_new((double)s->telegram_chat_rate, (double)s->telegram_global_rate);
+	vk_limit = ratelimit_new((double)s->vk_rate, (double)s->vk_rate);
 	struct worker_options wo = {
 	        .database_url = a.svc.settings.database_url,
 	        .channels = {.smtp_url = s->smtp_url,
@@ -295,6 +300,7 @@ static int run_service(void)
 	        .backoff_base_ms = s->retry_base_ms,
 	        .backoff_max_ms = s->retry_max_ms,
 	        .telegram_limit = tg_limit,
+	        .vk_limit = vk_limit,
 	        .dlq = dead_producer,
 	        .dlq_topic = s->dlq_topic,
 	};
@@ -326,6 +332,7 @@ out:
 	kafka_producer_free(producer);
 	kafka_producer_free(dead_producer);
 	ratelimit_free(tg_limit);
+	ratelimit_free(vk_limit);
 	db_pool_free(a.pool);
 	db_free(a.db);
 	notify_rules_free(&a.rules);

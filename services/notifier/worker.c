@@ -78,18 +78,24 @@ static void publish_dead(struct workers *w, const struct delivery *d, const char
 	free(value);
 }
 
-/* The rate-limit key of a Telegram delivery: its chat. NULL for channels without a limit. */
-static const char *limit_key(const struct delivery *d, char *buf, size_t len)
+/* The limiter a delivery is held to and its key there (Telegram: the chat; VK: the one
+ * community token), or NULL for channels without a limit. */
+static struct ratelimit *limit_for(const struct worker_options *o, const struct delivery *d,
+                                   char *key, size_t len)
 {
+	if (strcmp(d->channel, CHANNEL_VK_REPLY) == 0) {
+		snprintf(key, len, "vk");
+		return o->vk_limit;
+	}
 	if (strcmp(d->channel, CHANNEL_TELEGRAM) != 0 &&
 	    strcmp(d->channel, CHANNEL_TELEGRAM_REPLY) != 0)
 		return NULL;
 	json_t *chat = json_object_get(d->payload, "chat_id");
 	if (json_is_integer(chat))
-		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(chat));
+		snprintf(key, len, "%" JSON_INTEGER_FORMAT, json_integer_value(chat));
 	else
-		snprintf(buf, len, "%s", json_is_string(chat) ? json_string_value(chat) : "");
-	return buf;
+		snprintf(key, len, "%s", json_is_string(chat) ? json_string_value(chat) : "");
+	return o->telegram_limit;
 }
 
 /* One claimed row: attempt it and record what happened. */
@@ -97,12 +103,12 @@ static void attempt(struct workers *w, struct db *db, struct delivery *d, unsign
 {
 	const struct worker_options *o = w->opt;
 	struct send_result r;
-	char err[512], keybuf[96];
-	const char *lkey = limit_key(d, keybuf, sizeof(keybuf));
+	char err[512], lkey[96];
+	struct ratelimit *limit = limit_for(o, d, lkey, sizeof(lkey));
 	int rc;
 
-	if (lkey && o->telegram_limit) {
-		int64_t wait = ratelimit_take(o->telegram_limit, lkey, time_mono_ms());
+	if (limit) {
+		int64_t wait = ratelimit_take(limit, lkey, time_mono_ms());
 		if (wait > 0) {
 			if (deliveries_defer(db, d->id, wait, err, sizeof(err)) < 0)
 				log_warn("cannot defer a rate-limited delivery", "{s:I, s:s}",
@@ -121,8 +127,8 @@ static void attempt(struct workers *w, struct db *db, struct delivery *d, unsign
 	} else {
 		if (!lifecycle_stopping())
 			metric_add(w->failed, 1, d->channel);
-		if (lkey && o->telegram_limit && r.retry_after_s > 0)
-			ratelimit_block(o->telegram_limit, lkey,
+		if (limit && r.retry_after_s > 0)
+			ratelimit_block(limit, lkey,
 			                time_mono_ms() + (int64_t)r.retry_after_s * 1000);
 		if (r.outcome == SEND_TEMPORARY && lifecycle_stopping()) {
 			/* Cut short by the shutdown, not failed: the attempt is given back and the

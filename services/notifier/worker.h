@@ -32,7 +32,8 @@ struct worker_options {
 	int max_attempts;        /* attempts before a temporary failure becomes dead */
 	int64_t backoff_base_ms; /* first retry's delay; doubles per attempt */
 	int64_t backoff_max_ms;  /* cap of the delay */
-	struct ratelimit *telegram_limit; /* borrowed */
+	struct ratelimit *telegram_limit; /* borrowed; per chat and for the bot */
+	struct ratelimit *vk_limit;       /* borrowed; for the community's token, key "vk" */
 	struct kafka_producer *dlq;       /* borrowed; dead deliveries are published with it */
 	const char *dlq_topic;
 };

@@ -43,8 +43,8 @@ static struct testproc proc;
 static struct remote *remote;
 static struct smtp_server smtp;
 static struct db *db;
-static char env[20][600];
-static const char *envp[21];
+static char env[24][600];
+static const char *envp[25];
 
 static void start_notifier(void)
 {
@@ -90,6 +90,7 @@ static int setup_group(void **state)
 	snprintf(env[n++], sizeof(env[0]), "DELIVERY_TIMEOUT=2s");
 	snprintf(env[n++], sizeof(env[0]), "DELIVERY_LEASE=4s");
 	snprintf(env[n++], sizeof(env[0]), "DELIVERY_POLL=100ms");
+	snprintf(env[n++], sizeof(env[0]), "VK_RATE=1");
 	for (int i = 0; i < n; i++)
 		envp[i] = env[i];
 	envp[n] = NULL;
@@ -382,6 +383,23 @@ static void test_failures_retry_then_dead(void **state)
 	         "sent 2", 30000);
 	char *gap = query("SELECT (sent_at - created_at) >= interval '1 second' FROM "
 	                  "notifier.deliveries WHERE channel = 'telegram' AND event_id = 'f:1'");
+	assert_string_equal(gap, "t");
+	free(gap);
+
+	/* Two answers under two VK posts keep VK_RATE (1/s here) for the community's token. */
+	json_t *two = sample_event("f:2", "incident.responded", 202, "gkh@abakan.example",
+	                           remote_base(remote));
+	json_array_append_new(json_object_get(two, "reports"),
+	                      json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "message_id",
+	                                "vk:-170000001_4513", "source", "vk", "external_id",
+	                                "-170000001_4513", "thread", "owner_id", "-170000001",
+	                                "post_id", "4513"));
+	produce_one(two);
+	wait_for("SELECT count(*) FROM notifier.deliveries WHERE event_id = 'f:2' AND channel = "
+	         "'vk_reply' AND status = 'sent'",
+	         "2", 30000);
+	gap = query("SELECT max(sent_at) - min(sent_at) >= interval '900 ms' FROM "
+	            "notifier.deliveries WHERE event_id = 'f:2' AND channel = 'vk_reply'");
 	assert_string_equal(gap, "t");
 	free(gap);
 
