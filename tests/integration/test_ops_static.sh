@@ -175,7 +175,8 @@ sed 's/scrape_interval: 15s/scrape_interval: often/' deploy/prometheus/prometheu
 must_fail "a config promtool rejects" "promtool check config" \
 	check_prometheus "$BROKEN/prometheus/prometheus.yml" "$BROKEN/prometheus/alerts_test.yml"
 
-# Grafana: invalid JSON, a foreign datasource, a panel without a query, a uid used twice.
+# Grafana: invalid JSON, a foreign datasource, a panel without a query, overlapping panels, a
+# uid used twice.
 broken_dashboards() {
 	rm -rf "$BROKEN/dashboards"
 	cp -r deploy/grafana/dashboards "$BROKEN/dashboards"
@@ -193,6 +194,11 @@ broken_dashboards
 jq '.panels[1].targets = []' deploy/grafana/dashboards/otklik-operations.json \
 	>"$BROKEN/dashboards/otklik-operations.json"
 must_fail "a panel without a query" "has no query" \
+	check_dashboards "$BROKEN/dashboards" deploy/grafana/provisioning
+broken_dashboards
+jq '.panels[2].gridPos = .panels[1].gridPos' deploy/grafana/dashboards/otklik-overview.json \
+	>"$BROKEN/dashboards/otklik-overview.json"
+must_fail "panels on top of each other" "panel Messages received by source overlaps" \
 	check_dashboards "$BROKEN/dashboards" deploy/grafana/provisioning
 broken_dashboards
 jq '.title = "copy"' deploy/grafana/dashboards/otklik-operations.json >"$BROKEN/dashboards/copy.json"

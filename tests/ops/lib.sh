@@ -258,8 +258,9 @@ check_prometheus() {
 
 # ---- Grafana ---------------------------------------------------------------------------------
 # $1 dashboards directory, $2 provisioning directory. Every dashboard is valid JSON with a
-# unique uid, a title and panels with unique ids; every query panel has PromQL targets; every
-# datasource it names is the provisioned one; the provider loads the directory compose mounts.
+# unique uid, a title and panels with unique ids laid out without overlap on Grafana's 24
+# columns; every query panel has PromQL targets; every datasource it names is the provisioned
+# one; the provider loads the directory compose mounts.
 check_dashboards() {
 	OPS_BAD=""
 	rm -f "$OPS_TMP/uids"
@@ -282,6 +283,14 @@ check_dashboards() {
 			select([.targets[]?.expr | select(type == "string" and length > 0)] | length == 0) |
 			.title' "$f" | while read -r t; do echo "FAIL: $f: panel \"$t\" has no query"; done |
 			grep . && OPS_BAD=1
+		jq -r '[.. | objects | select(has("gridPos")) | {t: .title, g: .gridPos}] as $p |
+			($p[] | select(.g.x + .g.w > 24) | "\(.t) is wider than the 24 columns"),
+			(range(0; $p | length) as $i | range($i + 1; $p | length) as $j |
+			 $p[$i].g as $a | $p[$j].g as $b |
+			 select($a.x < $b.x + $b.w and $b.x < $a.x + $a.w and
+				$a.y < $b.y + $b.h and $b.y < $a.y + $a.h) |
+			 "\($p[$i].t) overlaps \($p[$j].t)")' "$f" |
+			while read -r m; do echo "FAIL: $f: panel $m"; done | grep . && OPS_BAD=1
 		jq -r --arg ds "$ds" '.. | objects | select(has("datasource")) | .datasource |
 			select(type != "object" or .uid != $ds) | tostring' "$f" | sort -u |
 			while read -r d; do echo "FAIL: $f: datasource $d is not the provisioned \"$ds\""; done |
