@@ -171,6 +171,13 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 			continue;
 		}
 		notify_plan(&a->rules, &ev[k], (int)a->settings.utc_offset_min, &plans[k]);
+		/* Someone should have been told and nobody can be: the region pack lacks channels
+		 * (or the event its threads). Visible, not silent. */
+		if (plans[k].n == 0 && a->rules.roles[ev[k].type])
+			log_warn("event notifies nobody: no usable channel or thread",
+			         "{s:s, s:s, s:I}", "event_id", ev[k].event_id, "type",
+			         incident_event_type_name(ev[k].type), "incident",
+			         (json_int_t)ev[k].incident_id);
 		k++;
 	}
 	if (db_ensure(a->db, 5000, lifecycle_stop_flag(), err, errlen) < 0)

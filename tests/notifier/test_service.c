@@ -521,6 +521,16 @@ static void test_operator_api(void **state)
 	r = api("POST", path, TOKEN);
 	assert_int_equal(status_of(r), 409);
 	json_decref(r);
+	snprintf(path, sizeof(path), "/v1/deliveries/%lld", (long long)hook_id);
+	r = api("GET", path, TOKEN);
+	assert_int_equal(status_of(r), 200);
+	assert_string_equal(jstr(json_object_get(r, "body"), "status"), "sent");
+	assert_int_equal(
+	        json_integer_value(json_object_get(json_object_get(r, "body"), "attempts")), 1);
+	json_decref(r);
+	r = api("GET", "/v1/deliveries/99999999", TOKEN);
+	assert_int_equal(status_of(r), 404);
+	json_decref(r);
 	r = api("POST", "/v1/deliveries/99999999/retry", TOKEN);
 	assert_int_equal(status_of(r), 404);
 	json_decref(r);
