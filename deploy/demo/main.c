@@ -296,30 +296,33 @@ static void control_fault(void *ctx, const struct http_request *req, struct http
 	json_decref(fault);
 }
 
+/* A copy of a member of the world, taken under its lock (new reference). */
+static json_t *world_copy(struct fake_world *w, const json_t *member)
+{
+	json_t *copy;
+
+	pthread_mutex_lock(&w->lock);
+	copy = json_deep_copy(member);
+	pthread_mutex_unlock(&w->lock);
+	return copy;
+}
+
 /* GET /control/stats: request counts by "<api>.<method>". */
 static void control_stats(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct fake_world *w = ctx;
-	json_t *copy;
 
 	(void)req;
-	pthread_mutex_lock(&w->lock);
-	copy = json_deep_copy(w->stats);
-	pthread_mutex_unlock(&w->lock);
-	http_respond_json(resp, 200, copy);
+	http_respond_json(resp, 200, world_copy(w, w->stats));
 }
 
 /* GET /control/published: what the notifier published here, oldest first. */
 static void control_published(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct fake_world *w = ctx;
-	json_t *copy;
 
 	(void)req;
-	pthread_mutex_lock(&w->lock);
-	copy = json_deep_copy(w->published);
-	pthread_mutex_unlock(&w->lock);
-	http_respond_json(resp, 200, json_pack("{s:o}", "published", copy));
+	http_respond_json(resp, 200, json_pack("{s:o}", "published", world_copy(w, w->published)));
 }
 
 /* ---- pushing the "http" lines --------------------------------------------------------------- */

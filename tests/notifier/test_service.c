@@ -575,17 +575,25 @@ static void test_metrics(void **state)
 	http_client_response_clear(&r);
 }
 
+/* Produces an event whose authority has one webhook, to a receiver that takes the request
+ * and never answers in time; returns once the attempt is on the wire, with the number of
+ * webhook requests before it. */
+static int stalled_webhook(const char *event_id, const char *type, long incident)
+{
+	char hook[160];
+	snprintf(hook, sizeof(hook), "%s/hook/stalling-%s", remote_base(remote), event_id);
+	int before = remote_count(remote, REMOTE_WEBHOOK);
+	remote_script(remote, REMOTE_WEBHOOK, 200, NULL, 60000, 0);
+	produce_one(event_with_channels(event_id, type, incident,
+	                                json_pack("[{s:s, s:s}]", "type", "webhook", "url", hook)));
+	assert_int_equal(remote_wait(remote, REMOTE_WEBHOOK, before + 1, 30000), before + 1);
+	return before;
+}
+
 static void test_kill9_mid_delivery(void **state)
 {
 	(void)state;
-	char hook[160];
-	snprintf(hook, sizeof(hook), "%s/hook/stalling", remote_base(remote));
-	int before = remote_count(remote, REMOTE_WEBHOOK);
-	/* The receiver takes the request and never answers in time. */
-	remote_script(remote, REMOTE_WEBHOOK, 200, NULL, 60000, 0);
-	produce_one(event_with_channels("k:1", "incident.escalated", 301,
-	                                json_pack("[{s:s, s:s}]", "type", "webhook", "url", hook)));
-	assert_int_equal(remote_wait(remote, REMOTE_WEBHOOK, before + 1, 30000), before + 1);
+	int before = stalled_webhook("k:1", "incident.escalated", 301);
 	/* The parent's mail and chat message done, so the webhook is the one in flight: what a
 	 * kill may repeat is exactly that attempt. */
 	wait_for("SELECT count(*) FROM notifier.deliveries WHERE event_id = 'k:1'"
@@ -625,13 +633,7 @@ static void test_kill9_mid_delivery(void **state)
 static void test_sigterm_mid_delivery(void **state)
 {
 	(void)state;
-	char hook[160];
-	snprintf(hook, sizeof(hook), "%s/hook/stalling-again", remote_base(remote));
-	int before = remote_count(remote, REMOTE_WEBHOOK);
-	remote_script(remote, REMOTE_WEBHOOK, 200, NULL, 60000, 0);
-	produce_one(event_with_channels("t:1", "incident.assigned", 401,
-	                                json_pack("[{s:s, s:s}]", "type", "webhook", "url", hook)));
-	assert_int_equal(remote_wait(remote, REMOTE_WEBHOOK, before + 1, 30000), before + 1);
+	stalled_webhook("t:1", "incident.assigned", 401);
 	/* SIGTERM does not wait out the stalled receiver, and the attempt is given back. */
 	int64_t t0 = time_mono_ms();
 	assert_int_equal(testproc_stop(&proc, SIGTERM, 20000), 0);
