@@ -84,6 +84,8 @@ must_fail "a port open to every interface" "collector publishes {\"published\":8
 	check_compose "$(broken_compose '.services.collector.ports = ["8081:8080"]')"
 must_fail "state in a host directory" "mail mounts /srv/mail" \
 	check_compose "$(broken_compose '.services.mail.volumes = ["/srv/mail:/data:rw"]')"
+must_fail "state in a host directory (long syntax)" "mail mounts /srv/mail:/data:rw" \
+	check_compose "$(broken_compose '.services.mail.volumes = [{"type": "bind", "source": "/srv/mail", "target": "/data"}]')"
 must_fail "a service not waiting for PostgreSQL" "classifier does not wait" \
 	check_compose "$(broken_compose 'del(.services.classifier.depends_on.postgres)')"
 must_fail "a service without restart policy" "notifier has no restart policy" \
@@ -139,6 +141,10 @@ must_fail "an image without the /healthz check" "no HEALTHCHECK against /healthz
 sed 's/^ curl \\$/ curl \\\n gcc \\/' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.gcc"
 must_fail "a compiler in the runtime image" "installs the build tool gcc" \
 	check_image "$BROKEN/Dockerfile.gcc"
+sed 's/^    \$RUNTIME_PACKAGES \$TOOL_PACKAGES \\$/    $RUNTIME_PACKAGES $TOOL_PACKAGES gcc \\/' \
+	deploy/docker/Dockerfile >"$BROKEN/Dockerfile.apt"
+must_fail "a compiler installed beside the lists" "installs '\$RUNTIME_PACKAGES \$TOOL_PACKAGES gcc '" \
+	check_image "$BROKEN/Dockerfile.apt"
 sed 's/^FROM debian:bookworm-slim$/FROM debian:bookworm/' deploy/docker/Dockerfile >"$BROKEN/Dockerfile.fat"
 must_fail "a runtime stage on the full image" "the last stage is not" \
 	check_image "$BROKEN/Dockerfile.fat"

@@ -63,7 +63,9 @@ check_compose() {
 		"$OPS_TMP/compose.json" | while read -r s p; do
 		echo "FAIL: compose: $s publishes $p beyond loopback"
 	done | grep . && OPS_BAD=1
-	jq -r '.services | to_entries[] | .key as $s | (.value.volumes // [])[] | "\($s) \(.)"' \
+	jq -r '.services | to_entries[] | .key as $s | (.value.volumes // [])[] |
+		if type == "string" then "\($s) \(.)"
+		else "\($s) \(.source // "-"):\(.target):\(if .read_only then "ro" else "rw" end)" end' \
 		"$OPS_TMP/compose.json" | while read -r s v; do
 		src=${v%%:*}
 		case "$src" in
@@ -226,6 +228,12 @@ check_image() {
 		echo "$last" | grep -q "^COPY --from=build /src/build/dev/$d/ /opt/otklik/$d/" ||
 			ops_fail "Dockerfile: the runtime stage does not copy build/dev/$d"
 	done
+	# The runtime stage's apt-get installs the two lists and nothing else.
+	installs=$(echo "$last" | awk '{ line = line " " $0 } !/\\$/ { print line; line = "" }' |
+		grep 'apt-get install' | sed 's/.*apt-get install//; s/&&.*//' | tr -s ' \\' '\n' |
+		grep -v '^-' | grep . | sort | tr '\n' ' ')
+	[ "$installs" = '$RUNTIME_PACKAGES $TOOL_PACKAGES ' ] ||
+		ops_fail "Dockerfile: the runtime stage installs '$installs', not just \$RUNTIME_PACKAGES and \$TOOL_PACKAGES"
 	for p in $(ops_dockerfile_list "$1" TOOL_PACKAGES); do
 		case "$p" in
 		*-dev | gcc* | g++* | cpp* | clang* | make | pkg-config | binutils*)
