@@ -77,23 +77,25 @@ void delivery_clear(struct delivery *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int deliveries_claim(struct db *db, int64_t lease_ms, struct delivery *d, char *err, size_t errlen)
+int deliveries_claim(struct db *db, int64_t lease_ms, const char *channels, struct delivery *d,
+                     char *err, size_t errlen)
 {
 	char lease[24];
 	snprintf(lease, sizeof(lease), "%" PRId64, lease_ms);
-	const char *params[] = {lease};
+	const char *params[] = {lease, channels};
 	/* Due: pending whose time has come, or sending whose worker's lease ran out (it died). */
 	PGresult *res = db_exec(
 	        db,
 	        "UPDATE notifier.deliveries SET status = 'sending', attempts = attempts + 1,"
 	        " lease_until = now() + $1::bigint * interval '1 millisecond', updated_at = now()"
 	        " WHERE id = (SELECT id FROM notifier.deliveries"
-	        "  WHERE (status = 'pending' AND next_attempt_at <= now())"
-	        "     OR (status = 'sending' AND lease_until < now())"
+	        "  WHERE ((status = 'pending' AND next_attempt_at <= now())"
+	        "     OR (status = 'sending' AND lease_until < now()))"
+	        "    AND ($2::text[] IS NULL OR channel = ANY ($2::text[]))"
 	        "  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	        " RETURNING id, idempotency_key, channel, attempts, incident_id,"
 	        " (extract(epoch FROM occurred_at) * 1000)::bigint, payload::text",
-	        1, params, err, errlen);
+	        2, params, err, errlen);
 	if (!res)
 		return -1;
 	int found = PQntuples(res) == 1;

@@ -51,9 +51,11 @@ struct delivery {
 
 void delivery_clear(struct delivery *d);
 
-/* Claims one due row and leases it for lease_ms. Returns 1 with *d filled, 0 when nothing is
- * due, -1 on error. */
-int deliveries_claim(struct db *db, int64_t lease_ms, struct delivery *d, char *err, size_t errlen);
+/* Claims one due row of one of `channels` (a PostgreSQL text array literal, "{email}";
+ * NULL: any) and leases it for lease_ms. Returns 1 with *d filled, 0 when nothing is due, -1
+ * on error. */
+int deliveries_claim(struct db *db, int64_t lease_ms, const char *channels, struct delivery *d,
+                     char *err, size_t errlen);
 
 /* The remote accepted: sent, with what it gave back ("" for none). */
 int deliveries_mark_sent(struct db *db, int64_t id, const char *remote_id, const char *link,

@@ -19,9 +19,24 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
+/* The channel groups, each with threads of its own (PostgreSQL array literals). */
+static const char *const channel_groups[] = {
+        "{" CHANNEL_EMAIL "}",
+        "{" CHANNEL_TELEGRAM "," CHANNEL_TELEGRAM_REPLY "}",
+        "{" CHANNEL_WEBHOOK "}",
+        "{" CHANNEL_VK_REPLY "}",
+};
+#define NGROUPS (sizeof(channel_groups) / sizeof(channel_groups[0]))
+
+struct worker_thread {
+	struct workers *w;
+	const char *channels;
+	pthread_t thread;
+};
+
 struct workers {
 	const struct worker_options *opt;
-	pthread_t *threads;
+	struct worker_thread *threads;
 	int nthreads;
 	pthread_mutex_t lock;     /* guards `wakeups` */
 	pthread_mutex_t dlq_lock; /* one dead letter at a time through the producer */
@@ -180,7 +195,8 @@ static void idle_wait(struct workers *w, unsigned long seen)
 
 static void *worker_main(void *arg)
 {
-	struct workers *w = arg;
+	struct worker_thread *t = arg;
+	struct workers *w = t->w;
 	const struct worker_options *o = w->opt;
 	unsigned seed = (unsigned)time_now_ms() ^ (unsigned)(uintptr_t)pthread_self();
 	char err[512];
@@ -199,7 +215,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		struct delivery d;
-		int rc = deliveries_claim(db, o->lease_ms, &d, err, sizeof(err));
+		int rc = deliveries_claim(db, o->lease_ms, t->channels, &d, err, sizeof(err));
 		if (rc < 0)
 			log_warn("worker: claim failed", "{s:s}", "error", err);
 		if (rc <= 0) {
@@ -233,14 +249,18 @@ struct workers *workers_start(const struct worker_options *opt, struct metrics *
 	w->latency = metrics_histogram(metrics, "notifier_delivery_latency_seconds",
 	                               "From the event's occurred_at to the remote's acceptance.",
 	                               "channel", buckets, sizeof(buckets) / sizeof(buckets[0]));
-	w->threads = xcalloc((size_t)opt->threads, sizeof(*w->threads));
-	for (int i = 0; i < opt->threads; i++) {
-		if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0) {
-			log_error("cannot start a worker thread", NULL);
-			break;
+	w->threads = xcalloc(NGROUPS * (size_t)opt->threads, sizeof(*w->threads));
+	for (size_t g = 0; g < NGROUPS; g++)
+		for (int i = 0; i < opt->threads; i++) {
+			struct worker_thread *t = &w->threads[w->nthreads];
+			t->w = w;
+			t->channels = channel_groups[g];
+			if (pthread_create(&t->thread, NULL, worker_main, t) != 0) {
+				log_error("cannot start a worker thread", NULL);
+				return w;
+			}
+			w->nthreads++;
 		}
-		w->nthreads++;
-	}
 	return w;
 }
 
@@ -258,7 +278,7 @@ void workers_stop(struct workers *w)
 		return;
 	workers_wake(w);
 	for (int i = 0; i < w->nthreads; i++)
-		pthread_join(w->threads[i], NULL);
+		pthread_join(w->threads[i].thread, NULL);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->dlq_lock);

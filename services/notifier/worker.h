@@ -4,7 +4,9 @@
  * outcome: sent; a temporary failure due again after an exponential backoff with jitter (or
  * the remote's retry_after), up to max_attempts; or dead, with the reason, published to the
  * dead-letter topic as well. One row per claim keeps a slow recipient from holding others
- * behind it in a batch; several threads keep a slow one from holding the rest.
+ * behind it in a batch. Each group of channels (e-mail; Telegram; webhooks; VK) has threads of
+ * its own, so a relay or an API that hangs or fails holds up only its own channel, and
+ * several threads per group keep one slow recipient from holding up the rest of it.
  *
  * Metrics (declared on the registry given): notifier_deliveries_sent_total{channel},
  * notifier_delivery_failures_total{channel} (failed attempts), notifier_delivery_retries_total
@@ -26,7 +28,7 @@ struct ratelimit;
 struct worker_options {
 	const char *database_url;
 	struct channel_config channels;
-	int threads;
+	int threads;             /* per channel group: e-mail, Telegram, webhooks, VK */
 	int64_t lease_ms;        /* a claimed row's lease: longer than an attempt's deadline */
 	int64_t poll_ms;         /* longest idle wait between looks for due rows */
 	int max_attempts;        /* attempts before a temporary failure becomes dead */

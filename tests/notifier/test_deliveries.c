@@ -114,24 +114,31 @@ static void test_claim_lease_and_crash(void **state)
 	reset();
 	record("ev-3", "incident.assigned");
 
-	assert_int_equal(deliveries_claim(db, 300, &a, err, sizeof(err)), 1);
+	/* A worker of one channel group claims only its channels. */
+	assert_int_equal(deliveries_claim(db, 300, "{vk_reply}", &a, err, sizeof(err)), 0);
+	assert_int_equal(deliveries_claim(db, 300, "{webhook,telegram}", &a, err, sizeof(err)), 1);
+	assert_string_equal(a.channel, "telegram");
+	assert_int_equal(deliveries_mark_retry(db, a.id, 0, "back", err, sizeof(err)), 0);
+	delivery_clear(&a);
+	db_run(db, "UPDATE notifier.deliveries SET attempts = 0", 0, NULL, err, sizeof(err));
+	assert_int_equal(deliveries_claim(db, 300, NULL, &a, err, sizeof(err)), 1);
 	assert_int_equal(a.attempts, 1);
 	assert_string_equal(a.channel, "email");
 	assert_int_equal(a.incident_id, 42);
 	assert_string_equal(jstr(a.payload, "to"), "gkh@abakan.example");
 	/* Another worker gets another row, never the leased one. */
-	assert_int_equal(deliveries_claim(db2, 300, &b, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db2, 300, NULL, &b, err, sizeof(err)), 1);
 	assert_true(b.id != a.id);
-	assert_int_equal(deliveries_claim(db2, 300, &c, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db2, 300, NULL, &c, err, sizeof(err)), 1);
 	delivery_clear(&c);
 	struct delivery none;
-	assert_int_equal(deliveries_claim(db2, 300, &none, err, sizeof(err)), 0);
+	assert_int_equal(deliveries_claim(db2, 300, NULL, &none, err, sizeof(err)), 0);
 
 	/* The worker holding a "dies": after the lease the row is due again, attempt 2. */
 	assert_int_equal(deliveries_mark_sent(db2, b.id, "m-1", "", err, sizeof(err)), 0);
 	usleep(400 * 1000);
 	struct delivery again;
-	assert_int_equal(deliveries_claim(db2, 60000, &again, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db2, 60000, NULL, &again, err, sizeof(err)), 1);
 	assert_true(again.id == a.id || again.id == c.id);
 	assert_int_equal(again.attempts, 2);
 	delivery_clear(&again);
@@ -153,23 +160,23 @@ static void test_retry_defer_dead_requeue(void **state)
 	db_run(db, "DELETE FROM notifier.deliveries WHERE channel <> 'webhook'", 0, NULL, err,
 	       sizeof(err));
 
-	assert_int_equal(deliveries_claim(db, 60000, &d, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &d, err, sizeof(err)), 1);
 	assert_int_equal(deliveries_mark_retry(db, d.id, 300, "HTTP 503", err, sizeof(err)), 0);
-	assert_int_equal(deliveries_claim(db, 60000, &x, err, sizeof(err)), 0);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &x, err, sizeof(err)), 0);
 	usleep(400 * 1000);
-	assert_int_equal(deliveries_claim(db, 60000, &x, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &x, err, sizeof(err)), 1);
 	assert_int_equal(x.attempts, 2);
 	delivery_clear(&x);
 	assert_string_equal(scalar("SELECT last_error FROM notifier.deliveries"), "HTTP 503");
 
 	/* A rate-limit deferral gives the attempt back. */
 	assert_int_equal(deliveries_defer(db, d.id, 0, err, sizeof(err)), 0);
-	assert_int_equal(deliveries_claim(db, 60000, &x, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &x, err, sizeof(err)), 1);
 	assert_int_equal(x.attempts, 2);
 	delivery_clear(&x);
 
 	assert_int_equal(deliveries_mark_dead(db, d.id, "HTTP 404", err, sizeof(err)), 0);
-	assert_int_equal(deliveries_claim(db, 60000, &x, err, sizeof(err)), 0);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &x, err, sizeof(err)), 0);
 	int64_t counts[4];
 	assert_int_equal(deliveries_count(db, counts, err, sizeof(err)), 0);
 	assert_int_equal(counts[3], 1);
@@ -177,7 +184,7 @@ static void test_retry_defer_dead_requeue(void **state)
 	assert_int_equal(deliveries_requeue(db, d.id, err, sizeof(err)), 1);
 	assert_int_equal(deliveries_requeue(db, d.id, err, sizeof(err)), 2);
 	assert_int_equal(deliveries_requeue(db, 987654, err, sizeof(err)), 0);
-	assert_int_equal(deliveries_claim(db, 60000, &x, err, sizeof(err)), 1);
+	assert_int_equal(deliveries_claim(db, 60000, NULL, &x, err, sizeof(err)), 1);
 	assert_int_equal(x.id, d.id);
 	assert_int_equal(x.attempts, 1);
 	delivery_clear(&x);

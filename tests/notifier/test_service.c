@@ -87,10 +87,12 @@ static int setup_group(void **state)
 	snprintf(env[n++], sizeof(env[0]), "RETRY_BASE=200ms");
 	snprintf(env[n++], sizeof(env[0]), "RETRY_MAX=1s");
 	snprintf(env[n++], sizeof(env[0]), "DELIVERY_MAX_ATTEMPTS=3");
-	snprintf(env[n++], sizeof(env[0]), "DELIVERY_TIMEOUT=2s");
-	snprintf(env[n++], sizeof(env[0]), "DELIVERY_LEASE=4s");
+	snprintf(env[n++], sizeof(env[0]), "DELIVERY_TIMEOUT=10s");
+	snprintf(env[n++], sizeof(env[0]), "DELIVERY_LEASE=12s");
 	snprintf(env[n++], sizeof(env[0]), "DELIVERY_POLL=100ms");
 	snprintf(env[n++], sizeof(env[0]), "VK_RATE=1");
+	/* One thread per channel group: a stalled webhook must not hold up mail or chats. */
+	snprintf(env[n++], sizeof(env[0]), "DELIVERY_WORKERS=1");
 	for (int i = 0; i < n; i++)
 		envp[i] = env[i];
 	envp[n] = NULL;
@@ -594,7 +596,8 @@ static void test_kill9_mid_delivery(void **state)
 {
 	(void)state;
 	int before = stalled_webhook("k:1", "incident.escalated", 301);
-	/* The parent's mail and chat message done, so the webhook is the one in flight: what a
+	/* The parent's mail and chat message go out while the webhook's only thread is stuck
+	 * (channels do not block each other); then the webhook is the one in flight, and what a
 	 * kill may repeat is exactly that attempt. */
 	wait_for("SELECT count(*) FROM notifier.deliveries WHERE event_id = 'k:1'"
 	         " AND role = 'parent' AND status = 'sent'",
