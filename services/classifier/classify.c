@@ -15,6 +15,7 @@
 #include "text.h"
 #include "timefmt.h"
 #include "urgency.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define TOP_FEATURES 5
@@ -240,12 +241,136 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	return 0;
 }
 
+/*
+ * The record is written straight from r, member by member in the order classified_encode and
+ * message_encode set them, rather than built as a jansson tree and walked: building the tree
+ * cost as much as the writing. test_json_out.c holds the two to the same bytes.
+ */
+
+/* ,"key": then s as a string; nothing when s is NULL or, as json_string refuses it, not
+ * valid UTF-8 (message_encode's put_string). */
+static void write_string(struct strbuf *b, const char *key, const char *s)
+{
+	size_t n;
+
+	if (!s || utf8_invalid_at(s, n = strlen(s)) >= 0)
+		return;
+	strbuf_addstr(b, key);
+	json_out_string(b, s, n);
+}
+
+static void write_party(struct strbuf *b, const char *key, const char *id, const char *name)
+{
+	size_t start;
+
+	if (!id && !name)
+		return;
+	strbuf_addstr(b, key);
+	strbuf_addch(b, '{');
+	start = b->len;
+	write_string(b, ",\"id\":", id);
+	write_string(b, ",\"name\":", name);
+	/* The first member's comma dropped: the object opens with it. */
+	if (b->len > start)
+		memmove(b->buf + start, b->buf + start + 1, b->len-- - start);
+	strbuf_addch(b, '}');
+}
+
+static void write_json(struct strbuf *b, const char *key, const json_t *v, const char *empty)
+{
+	strbuf_addstr(b, key);
+	if (v)
+		json_out(b, v);
+	else
+		strbuf_addstr(b, empty);
+}
+
+static void write_message(struct strbuf *b, const struct message *m)
+{
+	char at[32];
+
+	strbuf_addstr(b, "{\"schema\":\"" MESSAGE_SCHEMA "\"");
+	write_string(b, ",\"id\":", m->id);
+	write_string(b, ",\"source\":", m->source);
+	write_string(b, ",\"external_id\":", m->external_id);
+	write_string(b, ",\"kind\":", m->kind);
+	if (m->revision > 1)
+		strbuf_addf(b, ",\"revision\":%lld", (long long)m->revision);
+	write_string(b, ",\"parent_id\":", m->parent_id);
+	write_string(b, ",\"text\":", m->text);
+	rfc3339_format(m->posted_at, at);
+	write_string(b, ",\"posted_at\":", at);
+	rfc3339_format(m->received_at, at);
+	write_string(b, ",\"received_at\":", at);
+	write_string(b, ",\"url\":", m->url);
+	write_party(b, ",\"author\":", m->author_id, m->author_name);
+	write_party(b, ",\"community\":", m->community_id, m->community_name);
+	if (m->address || m->has_coords) {
+		size_t start;
+		strbuf_addstr(b, ",\"location\":{");
+		start = b->len;
+		write_string(b, ",\"address\":", m->address);
+		if (m->has_coords) {
+			strbuf_addstr(b, ",\"lat\":");
+			json_out_real(b, m->lat);
+			strbuf_addstr(b, ",\"lon\":");
+			json_out_real(b, m->lon);
+		}
+		if (b->len > start)
+			memmove(b->buf + start, b->buf + start + 1, b->len-- - start);
+		strbuf_addch(b, '}');
+	}
+	if (m->links)
+		write_json(b, ",\"links\":", m->links, "");
+	if (m->mentions)
+		write_json(b, ",\"mentions\":", m->mentions, "");
+	if (m->thread)
+		write_json(b, ",\"thread\":", m->thread, "");
+	strbuf_addch(b, '}');
+}
+
+static void write_bool(struct strbuf *b, const char *key, bool v)
+{
+	strbuf_addstr(b, key);
+	strbuf_addstr(b, v ? "true" : "false");
+}
+
+static void write_real(struct strbuf *b, const char *key, double v)
+{
+	strbuf_addstr(b, key);
+	json_out_real(b, v);
+}
+
 void classifier_write(struct strbuf *b, const struct classified *r)
 {
-	json_t *rec = classified_encode(r);
+	const struct classification *c = &r->c;
+	char at[32];
 
-	json_out(b, rec);
-	json_decref(rec);
+	strbuf_addstr(b, "{\"schema\":\"" CLASSIFIED_SCHEMA "\",\"message\":");
+	write_message(b, &r->message);
+	write_bool(b, ",\"classification\":{\"incident\":", c->incident);
+	write_real(b, ",\"incident_score\":", c->incident_score);
+	write_string(b, ",\"topic\":", c->topic);
+	write_real(b, ",\"topic_score\":", c->topic_score);
+	write_string(b, ",\"subtopic\":", c->subtopic);
+	write_json(b, ",\"scores\":", c->scores, "{}");
+	if (c->municipality)
+		write_string(b, ",\"municipality\":", c->municipality);
+	else
+		strbuf_addstr(b, ",\"municipality\":null");
+	write_string(b, ",\"municipality_method\":",
+	             c->municipality_method ? c->municipality_method : "none");
+	write_real(b, ",\"municipality_confidence\":", c->municipality_confidence);
+	write_bool(b, ",\"municipality_ambiguous\":", c->municipality_ambiguous);
+	write_json(b, ",\"municipality_evidence\":", c->municipality_evidence, "[]");
+	write_json(b, ",\"municipality_candidates\":", c->municipality_candidates, "[]");
+	write_string(b, ",\"urgency\":", c->urgency);
+	write_json(b, ",\"urgency_terms\":", c->urgency_terms, "[]");
+	write_json(b, ",\"top_features\":", c->top_features, "[]");
+	write_string(b, ",\"model_version\":", c->model_version);
+	rfc3339_format(c->classified_at, at);
+	write_string(b, ",\"classified_at\":", at);
+	strbuf_addstr(b, "}}");
 }
 
 char *classifier_encode(const struct classified *r)

@@ -176,12 +176,98 @@ static void test_classified_records(void **state)
 	classifier_free(c);
 }
 
+/* r through classifier_encode and through classified_encode + json_dumps: the same bytes. */
+static void assert_same_record(const struct classified *r)
+{
+	json_t *rec = classified_encode(r);
+	char *mine = classifier_encode(r), *want = json_dumps(rec, FLAGS);
+
+	assert_string_equal(mine, want);
+	free(mine);
+	free(want);
+	json_decref(rec);
+}
+
+/* Every optional member of the message and the classification, present, absent, empty or
+ * refused by json_string (invalid UTF-8, which message_encode leaves out): the direct writer
+ * sets them in classified_encode's order and leaves out what it leaves out. */
+static void test_records_of_every_shape(void **state)
+{
+	struct classified r = {0};
+	struct message *m = &r.message;
+	struct classification *c = &r.c;
+
+	(void)state;
+	m->id = xstrdup("vk:1");
+	m->source = xstrdup("vk");
+	m->external_id = xstrdup("1");
+	m->text = xstrdup("Нет \"света\"\n\tна Ленина 45\x01 \\ /");
+	m->revision = 1;
+	m->posted_at = 1764288000123;
+	m->received_at = -1000;
+	c->topic = xstrdup("housing");
+	c->urgency = xstrdup("normal");
+	c->model_version = xstrdup("v");
+	/* NULL json members are written empty; municipality null; method "none". */
+	assert_same_record(&r);
+
+	m->kind = xstrdup("comment");
+	m->revision = 3;
+	m->parent_id = xstrdup("vk:0");
+	m->url = xstrdup("https://vk.com/wall-1_1");
+	m->author_name = xstrdup("Анна");
+	m->community_id = xstrdup("-1");
+	m->address = xstrdup("ул. Ленина, 45");
+	m->links = json_pack("[s,s]", "https://a", "https://b");
+	m->mentions = json_array();
+	m->thread = json_pack("{s:s,s:i}", "owner_id", "-1", "post_id", 5);
+	c->incident = true;
+	c->incident_score = 0.9876;
+	c->topic_score = 1;
+	c->subtopic = xstrdup("housing.heating");
+	c->scores = json_pack("{s:f,s:f}", "housing", 0.5, "roads", 0.0001);
+	c->municipality = xstrdup("abakan");
+	c->municipality_method = xstrdup("text");
+	c->municipality_confidence = 0.9;
+	c->municipality_ambiguous = true;
+	c->municipality_evidence = json_pack("[s]", "в Абакане");
+	c->municipality_candidates = json_pack("[s,s]", "abakan", "chernogorsk");
+	c->urgency_terms = json_pack("[s]", "нет отопления");
+	c->top_features = json_pack("[{s:s,s:f}]", "feature", "stem:отоплен", "weight", -0.25);
+	c->classified_at = 1764288000999;
+	assert_same_record(&r);
+
+	/* Coordinates without an address; author id alone; strings json_string refuses. */
+	free(m->address);
+	m->address = NULL;
+	m->has_coords = true;
+	m->lat = 53.7213;
+	m->lon = -91.123456789;
+	m->author_id = xstrdup("7");
+	free(m->author_name);
+	m->author_name = xstrdup("\xff");
+	free(m->url);
+	m->url = xstrdup("\xc3(");
+	free(c->municipality);
+	c->municipality = xstrdup("\xe2\x82");
+	assert_same_record(&r);
+
+	/* An address without coordinates; a party whose every string is refused. */
+	m->has_coords = false;
+	m->address = xstrdup("д. 1");
+	free(m->author_id);
+	m->author_id = xstrdup("\xff");
+	assert_same_record(&r);
+	classified_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_reals),
 	        cmocka_unit_test(test_values),
 	        cmocka_unit_test(test_classified_records),
+	        cmocka_unit_test(test_records_of_every_shape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
