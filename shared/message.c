@@ -8,11 +8,13 @@
  */
 #include "message.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timefmt.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* Limits not exported in message.h; documented in message.v1.md. */
@@ -218,9 +220,351 @@ int message_decode(const json_t *obj, struct message *m, struct field_error *e)
 	return 0;
 }
 
+/*
+ * The fast path of message_decode_bytes. Parsing into a jansson tree and reading it back cost
+ * more than the classifier's whole decision, so a record of the usual shape is read straight
+ * into m: a flat object of the known members whose values are strings (with the short escapes
+ * only), numbers, null, or the author, community and location objects of such values. Whatever
+ * else the input holds (other members, links, mentions, thread, \u escapes, whitespace it does
+ * not expect, anything invalid) sends it to the jansson path, so every error, and every record
+ * of another shape, is still decided there; the fast path only accepts what that path accepts
+ * and yields the same struct (tests/unit/test_message.c compares the two over many mutations).
+ */
+struct fast {
+	const char *p, *end;
+};
+
+/* A value read by the fast path: absent (or null), a string, or a number. */
+struct fast_value {
+	enum { FAST_ABSENT, FAST_STRING, FAST_INTEGER, FAST_REAL } type;
+	char *s; /* FAST_STRING: decoded, NUL-terminated, owned */
+	size_t len;
+	int64_t i;
+	double d;
+};
+
+static void fast_ws(struct fast *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' || *f->p == '\r'))
+		f->p++;
+}
+
+static bool fast_eat(struct fast *f, char c)
+{
+	fast_ws(f);
+	if (f->p >= f->end || *f->p != c)
+		return false;
+	f->p++;
+	return true;
+}
+
+/* A string with the escapes \" \\ \/ \b \f \n \r \t only; valid UTF-8 without NUL. */
+static bool fast_string(struct fast *f, struct fast_value *v)
+{
+	const char *start = f->p + 1, *q = start;
+	bool escaped = false;
+
+	while (q < f->end && *q != '"') {
+		if ((unsigned char)*q < 0x20)
+			return false;
+		if (*q == '\\') {
+			escaped = true;
+			q++;
+		}
+		q++;
+	}
+	if (q >= f->end)
+		return false;
+	v->s = xmalloc((size_t)(q - start) + 1);
+	if (!escaped) {
+		v->len = (size_t)(q - start);
+		memcpy(v->s, start, v->len);
+	} else {
+		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+		size_t n = 0;
+		for (const char *r = start; r < q; r++) {
+			if (*r == '\\') {
+				const char *at = strchr(from, *++r);
+				if (!*r || !at)
+					return false;
+				v->s[n++] = to[at - from];
+			} else {
+				v->s[n++] = *r;
+			}
+		}
+		v->len = n;
+	}
+	v->s[v->len] = '\0';
+	v->type = FAST_STRING;
+	f->p = q + 1;
+	return utf8_invalid_at(v->s, v->len) < 0;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A number as JSON writes it; an integer of up to 18 digits, or a finite real. */
+static bool fast_number(struct fast *f, struct fast_value *v)
+{
+	const char *q = f->p, *digits;
+	char buf[64];
+
+	if (q < f->end && *q == '-')
+		q++;
+	digits = q;
+	if (q < f->end && *q == '0')
+		q++;
+	else
+		while (q < f->end && is_digit(*q))
+			q++;
+	if (q == digits)
+		return false;
+	bool real = q < f->end && (*q == '.' || *q == 'e' || *q == 'E');
+	if (!real) {
+		if (q - digits > 18 || (q < f->end && is_digit(*q)))
+			return false;
+		v->i = 0;
+		for (const char *r = digits; r < q; r++)
+			v->i = v->i * 10 + (*r - '0');
+		if (*f->p == '-')
+			v->i = -v->i;
+		v->type = FAST_INTEGER;
+		f->p = q;
+		return true;
+	}
+	if (*q == '.') {
+		const char *frac = ++q;
+		while (q < f->end && is_digit(*q))
+			q++;
+		if (q == frac)
+			return false;
+	}
+	if (q < f->end && (*q == 'e' || *q == 'E')) {
+		q++;
+		if (q < f->end && (*q == '+' || *q == '-'))
+			q++;
+		const char *exp = q;
+		while (q < f->end && is_digit(*q))
+			q++;
+		if (q == exp)
+			return false;
+	}
+	if ((size_t)(q - f->p) >= sizeof(buf))
+		return false;
+	memcpy(buf, f->p, (size_t)(q - f->p));
+	buf[q - f->p] = '\0';
+	v->d = strtod(buf, NULL);
+	if (!isfinite(v->d))
+		return false;
+	v->type = FAST_REAL;
+	f->p = q;
+	return true;
+}
+
+/* A string, number or null into v, which must be absent (a member named twice is not). */
+static bool fast_scalar(struct fast *f, struct fast_value *v)
+{
+	fast_ws(f);
+	if (v->type != FAST_ABSENT || v->s || f->p >= f->end)
+		return false;
+	if (*f->p == '"')
+		return fast_string(f, v);
+	if (f->end - f->p >= 4 && memcmp(f->p, "null", 4) == 0) {
+		f->p += 4;
+		v->s = xstrdup(""); /* marks the member as seen; the value stays absent */
+		return true;
+	}
+	return fast_number(f, v);
+}
+
+/* A member name: plain ASCII letters and '_'. Returns its length, 0 for anything else. */
+static size_t fast_key(struct fast *f, const char **key)
+{
+	const char *q;
+
+	if (!fast_eat(f, '"'))
+		return 0;
+	*key = q = f->p;
+	while (q < f->end && ((*q >= 'a' && *q <= 'z') || *q == '_'))
+		q++;
+	if (q >= f->end || *q != '"')
+		return 0;
+	f->p = q + 1;
+	return fast_eat(f, ':') ? (size_t)(q - *key) : 0;
+}
+
+/* An object whose members are among names[0..n) and scalars, into v[0..n); null counts as
+ * absent (v[k] stays absent but marked). */
+static bool fast_object(struct fast *f, const char *const *names, size_t n, struct fast_value *v)
+{
+	if (!fast_eat(f, '{'))
+		return false;
+	if (fast_eat(f, '}'))
+		return true;
+	do {
+		const char *key;
+		size_t len = fast_key(f, &key), k;
+		if (!len)
+			return false;
+		for (k = 0; k < n; k++)
+			if (strlen(names[k]) == len && memcmp(names[k], key, len) == 0)
+				break;
+		if (k == n || !fast_scalar(f, &v[k]))
+			return false;
+	} while (fast_eat(f, ','));
+	return fast_eat(f, '}');
+}
+
+enum {
+	F_SCHEMA,
+	F_ID,
+	F_SOURCE,
+	F_EXTERNAL_ID,
+	F_KIND,
+	F_REVISION,
+	F_PARENT_ID,
+	F_TEXT,
+	F_POSTED_AT,
+	F_RECEIVED_AT,
+	F_URL,
+	F_AUTHOR_ID,
+	F_AUTHOR_NAME,
+	F_COMMUNITY_ID,
+	F_COMMUNITY_NAME,
+	F_ADDRESS,
+	F_LAT,
+	F_LON,
+	F_COUNT
+};
+
+static const char *const fast_names[] = {
+        "schema",    "id",   "source",    "external_id", "kind", "revision",
+        "parent_id", "text", "posted_at", "received_at", "url",
+};
+static const char *const party_names[] = {"id", "name"};
+static const char *const location_names[] = {"address", "lat", "lon"};
+
+/* Moves a string value into *dst as the jansson path would: absent stays NULL; a present
+ * string must be valid (empty only when allowed) and at most max_chars long. */
+static bool fast_take(struct fast_value *v, bool required, size_t max_chars, char **dst)
+{
+	if (v->type == FAST_ABSENT)
+		return !required;
+	if (v->type != FAST_STRING || (required && v->len == 0) ||
+	    (max_chars && utf8_length(v->s, v->len) > max_chars))
+		return false;
+	*dst = v->s;
+	v->s = NULL;
+	return true;
+}
+
+static bool fast_time(const struct fast_value *v, int64_t *ms)
+{
+	return v->type == FAST_STRING && rfc3339_parse(v->s, ms) == 0;
+}
+
+static bool fast_coordinate(const struct fast_value *v, double limit, double *out)
+{
+	double d = v->type == FAST_INTEGER ? (double)v->i : v->d;
+	if (v->type != FAST_INTEGER && v->type != FAST_REAL)
+		return false;
+	*out = d;
+	return d >= -limit && d <= limit;
+}
+
+/* The checks of decode_fields on the values read; false for anything it would refuse. */
+static bool fast_fields(struct fast_value *v, struct message *m)
+{
+	if (v[F_SCHEMA].type != FAST_STRING || strcmp(v[F_SCHEMA].s, MESSAGE_SCHEMA) != 0 ||
+	    !fast_take(&v[F_ID], true, MESSAGE_MAX_ID_CHARS, &m->id) ||
+	    !fast_take(&v[F_SOURCE], true, MESSAGE_MAX_SOURCE_BYTES, &m->source) ||
+	    !source_valid(m->source) ||
+	    !fast_take(&v[F_EXTERNAL_ID], true, MESSAGE_MAX_ID_CHARS, &m->external_id) ||
+	    !fast_take(&v[F_KIND], false, 0, &m->kind) || (m->kind && !kind_valid(m->kind)))
+		return false;
+	m->revision = 1;
+	if (v[F_REVISION].type != FAST_ABSENT) {
+		if (v[F_REVISION].type != FAST_INTEGER || v[F_REVISION].i < 1 ||
+		    v[F_REVISION].i > INT32_MAX)
+			return false;
+		m->revision = v[F_REVISION].i;
+	}
+	if (!fast_take(&v[F_PARENT_ID], false, MESSAGE_MAX_ID_CHARS, &m->parent_id) ||
+	    (m->parent_id && !m->parent_id[0]) ||
+	    !fast_take(&v[F_TEXT], true, MESSAGE_MAX_TEXT_CHARS, &m->text) ||
+	    !fast_time(&v[F_POSTED_AT], &m->posted_at) ||
+	    !fast_time(&v[F_RECEIVED_AT], &m->received_at) ||
+	    !fast_take(&v[F_URL], false, MESSAGE_MAX_URL_CHARS, &m->url) ||
+	    !fast_take(&v[F_AUTHOR_ID], false, MESSAGE_MAX_ID_CHARS, &m->author_id) ||
+	    !fast_take(&v[F_AUTHOR_NAME], false, MESSAGE_MAX_NAME_CHARS, &m->author_name) ||
+	    !fast_take(&v[F_COMMUNITY_ID], false, MESSAGE_MAX_ID_CHARS, &m->community_id) ||
+	    !fast_take(&v[F_COMMUNITY_NAME], false, MESSAGE_MAX_NAME_CHARS, &m->community_name) ||
+	    !fast_take(&v[F_ADDRESS], false, MESSAGE_MAX_ADDRESS_CHARS, &m->address))
+		return false;
+	bool has_lat = v[F_LAT].type != FAST_ABSENT, has_lon = v[F_LON].type != FAST_ABSENT;
+	if (has_lat != has_lon || (has_lat && (!fast_coordinate(&v[F_LAT], 90, &m->lat) ||
+	                                       !fast_coordinate(&v[F_LON], 180, &m->lon))))
+		return false;
+	m->has_coords = has_lat;
+	return true;
+}
+
+/* The whole input read by the fast path into m; false (m cleared) when it cannot say. */
+static bool fast_decode(const char *data, size_t len, struct message *m)
+{
+	struct fast f = {data, data + len};
+	struct fast_value v[F_COUNT] = {0};
+	bool seen[3] = {false, false, false}, ok = false;
+
+	if (!fast_eat(&f, '{'))
+		return false;
+	if (fast_eat(&f, '}'))
+		goto done; /* {}: the jansson path names what is missing */
+	do {
+		const char *key;
+		size_t n = fast_key(&f, &key), k;
+		if (!n)
+			goto done;
+		for (k = 0; k < sizeof(fast_names) / sizeof(fast_names[0]); k++)
+			if (strlen(fast_names[k]) == n && memcmp(fast_names[k], key, n) == 0)
+				break;
+		if (k < sizeof(fast_names) / sizeof(fast_names[0])) {
+			if (!fast_scalar(&f, &v[k]))
+				goto done;
+			continue;
+		}
+		int obj = n == 6 && !memcmp(key, "author", 6)      ? 0
+		          : n == 9 && !memcmp(key, "community", 9) ? 1
+		          : n == 8 && !memcmp(key, "location", 8)  ? 2
+		                                                   : -1;
+		/* An object member that is null is absent too, but rare: left to jansson. */
+		if (obj < 0 || seen[obj])
+			goto done;
+		seen[obj] = true;
+		if (!(obj == 0   ? fast_object(&f, party_names, 2, &v[F_AUTHOR_ID])
+		      : obj == 1 ? fast_object(&f, party_names, 2, &v[F_COMMUNITY_ID])
+		                 : fast_object(&f, location_names, 3, &v[F_ADDRESS])))
+			goto done;
+	} while (fast_eat(&f, ','));
+	if (!fast_eat(&f, '}'))
+		goto done;
+	fast_ws(&f);
+	ok = f.p == f.end && fast_fields(v, m);
+done:
+	for (size_t k = 0; k < F_COUNT; k++)
+		free(v[k].s);
+	if (!ok)
+		message_clear(m);
+	return ok;
+}
+
 int message_decode_bytes(const void *data, size_t len, struct message *m, struct field_error *e)
 {
 	memset(m, 0, sizeof(*m));
+	if (data && fast_decode(data, len, m))
+		return 0;
 	json_error_t jerr;
 	json_t *obj = json_loadb(data ? data : "", data ? len : 0, JSON_REJECT_DUPLICATES, &jerr);
 	if (!obj)

@@ -1032,6 +1032,91 @@ static void test_clear(void **state)
 	assert_cleared(&m);
 }
 
+/*
+ * message_decode_bytes reads records of the usual shape on a fast path of its own and leaves
+ * everything else to jansson + message_decode. Here both are run on the same bytes: the same
+ * message, or the same error (field and message), for records of every member the fast path
+ * reads and for every cut, deletion, doubling and replacement of one of their bytes.
+ */
+static void assert_paths_agree(const char *data, size_t len)
+{
+	struct message fast, slow;
+	struct field_error fe = {0}, se = {0};
+	json_error_t jerr;
+	json_t *obj = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	int frc = message_decode_bytes(data, len, &fast, &fe), src;
+
+	if (obj) {
+		src = message_decode(obj, &slow, &se);
+		json_decref(obj);
+	} else {
+		memset(&slow, 0, sizeof(slow));
+		src = field_fail(&se, "", "invalid JSON at line %d, column %d: %s", jerr.line,
+		                 jerr.column, jerr.text);
+	}
+	if (frc != src || strcmp(fe.field, se.field) || strcmp(fe.message, se.message))
+		fail_msg("%.*s\n  fast: %d %s %s\n  jansson: %d %s %s", (int)len, data, frc,
+		         fe.field, fe.message, src, se.field, se.message);
+	const char *diff = message_diff(&fast, &slow);
+	if (!diff && (fast.revision != slow.revision || !str_eq(fast.parent_id, slow.parent_id)))
+		diff = "revision/parent_id";
+	if (diff)
+		fail_msg("%.*s\n  differs in %s", (int)len, data, diff);
+	message_clear(&fast);
+	message_clear(&slow);
+}
+
+static void test_fast_path_agrees(void **state)
+{
+	static const char *const records[] = {
+	        "{\"schema\":\"message.v1\",\"id\":\"vk:1\",\"source\":\"vk\",\"external_id\":"
+	        "\"1\","
+	        "\"text\":\"Нет \\\"света\\\" \\\\ \\/ \\b\\f\\n\\r\\t на Ленина 45\","
+	        "\"posted_at\":\"2026-11-28T00:00:00Z\",\"received_at\":\"2026-11-28T00:00:01.5+07:"
+	        "00\","
+	        "\"community\":{\"name\":\"Абакан\"},\"location\":{\"lat\":53.72,\"lon\":91}}",
+	        " {\"text\" : \"é\" "
+	        ",\"schema\":\"message.v1\",\"received_at\":\"2026-11-28T00:00:01Z\",\r\n"
+	        "\"posted_at\":\"2026-11-28T00:00:00Z\",\"kind\":\"comment\",\"revision\":7,"
+	        "\"parent_id\":\"vk:0\",\"url\":\"\",\"id\":\"x\",\"source\":\"a.b-c_d\","
+	        "\"external_id\":\"-1\",\"author\":{\"id\":\"7\",\"name\":null},"
+	        "\"community\":{},\"location\":{\"address\":\"ул. Мира, 1\",\"lat\":-0.0,"
+	        "\"lon\":-1.5e2}}\t",
+	        "{\"schema\":\"message.v1\",\"id\":\"i\",\"source\":\"s\",\"external_id\":\"e\","
+	        "\"kind\":null,\"revision\":null,\"text\":\"t\",\"posted_at\":\"2026-01-01T00:00:"
+	        "00Z\","
+	        "\"received_at\":\"2026-01-01T00:00:00Z\",\"location\":{\"lat\":-90,\"lon\":180.0},"
+	        "\"author\":{\"name\":\"\\u0410\"}}",
+	};
+	static const char replacements[] = "\"\\{}[],: 0-.eEn+\x01\xff\xd0"
+	                                   "a/";
+	char buf[1024];
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(records) / sizeof(records[0]); r++) {
+		const char *rec = records[r];
+		size_t len = strlen(rec);
+		assert_true(len < sizeof(buf) - 1);
+		assert_paths_agree(rec, len);
+		for (size_t i = 0; i <= len; i++) {
+			assert_paths_agree(rec, i); /* cut */
+			if (i == len)
+				break;
+			memcpy(buf, rec, i); /* deleted */
+			memcpy(buf + i, rec + i + 1, len - i - 1);
+			assert_paths_agree(buf, len - 1);
+			memcpy(buf, rec, i + 1); /* doubled */
+			memcpy(buf + i + 1, rec + i, len - i);
+			assert_paths_agree(buf, len + 1);
+			memcpy(buf, rec, len); /* replaced */
+			for (size_t k = 0; k < sizeof(replacements) - 1; k++) {
+				buf[i] = replacements[k];
+				assert_paths_agree(buf, len);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1053,6 +1138,7 @@ int main(void)
 	        cmocka_unit_test(test_encode_partial_objects),
 	        cmocka_unit_test(test_round_trip_built),
 	        cmocka_unit_test(test_clear),
+	        cmocka_unit_test(test_fast_path_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
