@@ -185,14 +185,31 @@ static void stems_clear(struct stems *s)
 	free(s->items);
 }
 
-double grouping_similarity(struct grouping *g, const char *a, const char *b)
+struct grouping_text {
+	struct stems stems;
+};
+
+struct grouping_text *grouping_text_new(struct grouping *g, const char *text)
 {
-	struct stems x, y;
-	stem_set(g, a ? a : "", &x);
-	stem_set(g, b ? b : "", &y);
+	struct grouping_text *t = xcalloc(1, sizeof(*t));
+	stem_set(g, text ? text : "", &t->stems);
+	return t;
+}
+
+void grouping_text_free(struct grouping_text *t)
+{
+	if (!t)
+		return;
+	stems_clear(&t->stems);
+	free(t);
+}
+
+double grouping_dice(const struct grouping_text *a, const struct grouping_text *b)
+{
+	const struct stems *x = &a->stems, *y = &b->stems;
 	size_t common = 0;
-	for (size_t i = 0, j = 0; i < x.n && j < y.n;) {
-		int c = strcmp(x.items[i], y.items[j]);
+	for (size_t i = 0, j = 0; i < x->n && j < y->n;) {
+		int c = strcmp(x->items[i], y->items[j]);
 		if (c == 0) {
 			common++;
 			i++;
@@ -203,9 +220,15 @@ double grouping_similarity(struct grouping *g, const char *a, const char *b)
 			j++;
 		}
 	}
-	double d = x.n + y.n ? 2.0 * (double)common / (double)(x.n + y.n) : 0.0;
-	stems_clear(&x);
-	stems_clear(&y);
+	return x->n + y->n ? 2.0 * (double)common / (double)(x->n + y->n) : 0.0;
+}
+
+double grouping_similarity(struct grouping *g, const char *a, const char *b)
+{
+	struct grouping_text *x = grouping_text_new(g, a), *y = grouping_text_new(g, b);
+	double d = grouping_dice(x, y);
+	grouping_text_free(x);
+	grouping_text_free(y);
 	return d;
 }
 

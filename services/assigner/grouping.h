@@ -23,6 +23,14 @@ void grouping_free(struct grouping *g);
 /* Dice coefficient of the two texts' stem sets, 0..1 (0 when either has no words). */
 double grouping_similarity(struct grouping *g, const char *a, const char *b);
 
+/* A text's stem set, made once for comparing it with many others (the intake compares each
+ * new report with up to 20 texts of each of 20 candidate incidents). Caller frees. */
+struct grouping_text;
+struct grouping_text *grouping_text_new(struct grouping *g, const char *text);
+void grouping_text_free(struct grouping_text *t);
+/* grouping_similarity of the two texts. */
+double grouping_dice(const struct grouping_text *a, const struct grouping_text *b);
+
 /* The address reduced to lower-case words separated by one space ("абакан ул щетинкина 18"),
  * or NULL for NULL or an address without words. Caller frees. */
 char *grouping_address_key(const char *address);

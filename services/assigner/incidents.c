@@ -91,20 +91,31 @@ int incidents_reload(struct db *db, json_t **row, char *err, size_t errlen)
 	return 0;
 }
 
+int incidents_audit_rows(struct db *db, const json_t *rows, char *err, size_t errlen)
+{
+	char *a = json_dumps(rows, JSON_COMPACT);
+	const char *p[] = {a};
+	int rc = db_run(db,
+	                "INSERT INTO assigner.audit (incident_id, at, actor, action, details)"
+	                " SELECT r.incident_id, r.at, r.actor, r.action,"
+	                "  coalesce(r.details, '{}')"
+	                " FROM jsonb_populate_recordset(NULL::assigner.audit, $1::jsonb)"
+	                "  WITH ORDINALITY r ORDER BY r.ordinality",
+	                1, p, err, errlen);
+	free(a);
+	return rc;
+}
+
 int incidents_audit(struct db *db, int64_t id, int64_t at, const char *actor, const char *action,
                     json_t *details, char *err, size_t errlen)
 {
-	char ids[24], when[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	char when[32];
 	rfc3339_format(at, when);
-	char *d = json_dumps(details ? details : json_object(), JSON_COMPACT);
-	const char *p[] = {ids, when, actor, action, d};
-	int rc = db_run(db,
-	                "INSERT INTO assigner.audit (incident_id, at, actor, action, details)"
-	                " VALUES ($1, $2, $3, $4, $5::jsonb)",
-	                5, p, err, errlen);
-	free(d);
-	json_decref(details);
+	json_t *rows = json_pack("[{s:I, s:s, s:s, s:s, s:o}]", "incident_id", (json_int_t)id, "at",
+	                         when, "actor", actor, "action", action, "details",
+	                         details ? details : json_object());
+	int rc = incidents_audit_rows(db, rows, err, errlen);
+	json_decref(rows);
 	return rc;
 }
 
@@ -176,22 +187,17 @@ static json_t *event_reports(struct db *db, int64_t id, char *err, size_t errlen
 	return reports;
 }
 
-int incidents_emit(struct db *db, const struct action_env *env, enum incident_event_type type,
-                   int64_t at, const json_t *row, const struct incidents_event_extra *x, char *err,
-                   size_t errlen)
+json_t *incidents_event(const struct action_env *env, enum incident_event_type type, int64_t at,
+                        const json_t *row, const struct incidents_event_extra *x, json_t *reports)
 {
 	static const struct incidents_event_extra none = {0};
 	if (!x)
 		x = &none;
-	int64_t id = row_int(row, "id");
-	json_t *reports = event_reports(db, id, err, errlen);
-	if (!reports)
-		return -1;
 	const char *aid = row_str(row, "authority_id");
 	struct incident_event ev = {
-	        .event_id = "assigner:0", /* replaced by the outbox row's id below */
+	        .event_id = "assigner:0", /* replaced by the outbox row's id when queued */
 	        .type = type,
-	        .incident_id = id,
+	        .incident_id = row_int(row, "id"),
 	        .occurred_at = at,
 	        .incident = snapshot(env, row),
 	        .authority = aid ? region_authority_json(region_authority(env->region, aid)) : NULL,
@@ -202,24 +208,48 @@ int incidents_emit(struct db *db, const struct action_env *env, enum incident_ev
 	        .reports = reports,
 	};
 	json_t *obj = incident_event_encode(&ev);
-	char *value = json_dumps(obj, JSON_COMPACT);
-	char ids[24], when[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
-	rfc3339_format(at, when);
-	const char *p[] = {ids, incident_event_type_name(type), value, when};
-	int rc = db_run(db,
-	                "WITH n AS (SELECT nextval('assigner.outbox_id_seq') AS id)"
-	                " INSERT INTO assigner.outbox (id, incident_id, type, event, created_at)"
-	                " SELECT n.id, $1, $2,"
-	                "  jsonb_set($3::jsonb, '{event_id}', to_jsonb('assigner:' || n.id)), $4"
-	                " FROM n",
-	                4, p, err, errlen);
-	free(value);
-	json_decref(obj);
 	json_decref(ev.incident);
 	json_decref(ev.authority);
 	json_decref(ev.previous_authority);
 	json_decref(ev.parent_authority);
+	return obj;
+}
+
+int incidents_queue(struct db *db, const json_t *rows, char *err, size_t errlen)
+{
+	char *a = json_dumps(rows, JSON_COMPACT);
+	const char *p[] = {a};
+	/* nextval in array order: one incident's events keep their order in the outbox. */
+	int rc = db_run(db,
+	                "INSERT INTO assigner.outbox (id, incident_id, type, event, created_at)"
+	                " SELECT n.id, n.incident_id, n.type,"
+	                "  jsonb_set(n.event, '{event_id}', to_jsonb('assigner:' || n.id)),"
+	                "  n.created_at"
+	                " FROM (SELECT nextval('assigner.outbox_id_seq') AS id, r.incident_id,"
+	                "        r.type, r.event, r.created_at, r.ordinality"
+	                "       FROM jsonb_populate_recordset(NULL::assigner.outbox, $1::jsonb)"
+	                "        WITH ORDINALITY r ORDER BY r.ordinality) n"
+	                " ORDER BY n.ordinality",
+	                1, p, err, errlen);
+	free(a);
+	return rc;
+}
+
+int incidents_emit(struct db *db, const struct action_env *env, enum incident_event_type type,
+                   int64_t at, const json_t *row, const struct incidents_event_extra *x, char *err,
+                   size_t errlen)
+{
+	json_t *reports = event_reports(db, row_int(row, "id"), err, errlen);
+	if (!reports)
+		return -1;
+	char when[32];
+	rfc3339_format(at, when);
+	json_t *rows =
+	        json_pack("[{s:I, s:s, s:o, s:s}]", "incident_id", (json_int_t)row_int(row, "id"),
+	                  "type", incident_event_type_name(type), "event",
+	                  incidents_event(env, type, at, row, x, reports), "created_at", when);
+	int rc = incidents_queue(db, rows, err, errlen);
+	json_decref(rows);
 	json_decref(reports);
 	return rc;
 }

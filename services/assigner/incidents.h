@@ -47,6 +47,25 @@ struct incidents_event_extra {
 	json_t *feedback;                        /* feedback */
 };
 
+/*
+ * Appends audit rows in one statement, in array order: rows is an array of objects
+ * {incident_id, at, actor, action, details} (times RFC 3339), borrowed.
+ */
+int incidents_audit_rows(struct db *db, const json_t *rows, char *err, size_t errlen);
+
+/* The incident_event.v1 record of an event about the incident as `row` shows it, with
+ * `reports` (borrowed: the event's list of the incident's reports); its event_id is set when
+ * it is queued. Caller frees. */
+json_t *incidents_event(const struct action_env *env, enum incident_event_type type, int64_t at,
+                        const json_t *row, const struct incidents_event_extra *x, json_t *reports);
+
+/*
+ * Queues events in one statement, in array order: rows is an array of objects
+ * {incident_id, type, event, created_at}, borrowed; each event's event_id becomes
+ * "assigner:<its outbox id>".
+ */
+int incidents_queue(struct db *db, const json_t *rows, char *err, size_t errlen);
+
 /* Queues an event of `type` about the incident as `row` shows it (with its reports and its
  * authority from the region pack). x may be NULL. */
 int incidents_emit(struct db *db, const struct action_env *env, enum incident_event_type type,

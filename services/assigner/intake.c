@@ -1,4 +1,12 @@
-/* intake: reports, grouping into incidents, moderation or routing (see intake.h). */
+/*
+ * intake: reports, grouping into incidents, moderation or routing (see intake.h).
+ *
+ * A batch costs a fixed number of statements whatever its size: the reports are upserted in
+ * one, the open incidents they may join are loaded (and locked) in one, the decisions are made
+ * in memory on those rows — each record in order, seeing what the records before it did — and
+ * the new incidents, the changed ones, the reports' incident ids, the audit rows and the events
+ * are written with one statement each.
+ */
 #include "intake.h"
 
 #include <stdbool.h>
@@ -10,69 +18,211 @@
 #include "grouping.h"
 #include "incidents.h"
 #include "region.h"
+#include "strbuf.h"
 #include "timefmt.h"
 #include "utf8.h"
 #include "xalloc.h"
 
 #define SUMMARY_CHARS 300
-#define CANDIDATES 20      /* open incidents compared with a new report */
-#define CANDIDATE_TEXTS 20 /* of each, its latest reports' texts */
+#define CANDIDATES 20                  /* open incidents compared with a new report */
+#define CANDIDATE_TEXTS 20             /* of each, its latest reports' texts */
+#define EVENT_REPORTS 100              /* reports an event lists, oldest first */
+#define FRESH_ORDER (INT64_C(1) << 62) /* new incidents sort after existing ids */
 
 static const char *const actor = "assigner";
 
-/* One record's work. */
-struct step {
+/* A report text of an incident, for the similarity. */
+struct text {
+	int64_t posted;
+	struct grouping_text *t; /* borrowed from the record or owned (owned_t) */
+	bool owned;
+};
+
+/* An open incident the batch may touch: loaded from the table, or opened by the batch. */
+struct inc {
+	json_t *row;     /* as to_jsonb shows it, kept current in memory */
+	bool fresh;      /* opened by this batch: inserted at the end, its id allocated then */
+	bool changed;    /* a loaded one the batch changed */
+	int64_t order;   /* for "latest first, then highest id" */
+	json_t *authors; /* {coalesce(author_id, message_id): true} */
+	struct text texts[CANDIDATE_TEXTS]; /* latest first */
+	size_t ntexts;
+	char *addr_key;
+	size_t *mine; /* this batch's records in it, in joining order */
+	size_t nmine;
+	json_t *earlier; /* loaded incidents with events: their reports before the batch */
+};
+
+/* Incidents of one topic and municipality. */
+struct key {
+	const char *topic, *muni;
+	int64_t lo, hi; /* the posted_at range of the batch's reports of this key */
+	struct inc **incs;
+	size_t n;
+};
+
+/* One record of the batch. */
+struct rec {
+	const struct classified *r;
+	int changed;         /* the upsert changed the row */
+	int64_t incident_id; /* the incident it already belonged to */
+	struct inc *inc;     /* the incident it opened or joined */
+	struct grouping_text *t;
+};
+
+/* An event, built once the ids are known: the row as it was, and how many of the
+ * incident's batch records it counted then. */
+struct pending_event {
+	struct inc *inc;
+	enum incident_event_type type;
+	json_t *row;
+	size_t nmine;
+};
+
+struct audit_row {
+	struct inc *inc; /* or NULL with incident_id */
+	int64_t incident_id;
+	const char *action;
+	json_t *details;
+};
+
+struct batch {
 	struct db *db;
 	struct grouping *g;
 	const struct action_env *env;
 	const struct intake_settings *s;
-	const struct classified *r;
 	struct intake_counts *c;
 	int64_t now;
+	char now_s[32];
+	struct rec *recs;
+	size_t n;
+	struct key *keys;
+	size_t nkeys;
+	struct inc **incs; /* all, for freeing */
+	size_t nincs;
+	size_t nfresh;
+	struct pending_event *events;
+	size_t nevents;
+	struct audit_row *audits;
+	size_t naudits;
 	char *err;
 	size_t errlen;
 };
 
-/*
- * Upserts the report. Returns 1 when the record changed the row (*incident_id: the incident it
- * already belongs to, 0 for none), 0 for a replay, -1 with err.
- */
-static int upsert_report(struct step *st, int64_t *incident_id)
+#define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
+
+static void audit(struct batch *b, struct inc *inc, int64_t id, const char *action, json_t *details)
 {
-	const struct message *m = &st->r->message;
-	const struct classification *c = &st->r->c;
-	json_t *rec = classified_encode(st->r);
-	char *classification = json_dumps(json_object_get(rec, "classification"), JSON_COMPACT);
-	char *thread = m->thread ? json_dumps(m->thread, JSON_COMPACT) : NULL;
-	char rev[24], score[32], posted[32], classified_at[32];
-	snprintf(rev, sizeof(rev), "%lld", (long long)m->revision);
-	snprintf(score, sizeof(score), "%.6f", c->incident_score);
-	const char *p[] = {m->id,
-	                   rev,
-	                   c->incident ? "t" : "f",
-	                   c->topic,
-	                   c->subtopic,
-	                   c->municipality,
-	                   c->urgency,
-	                   score,
-	                   m->source,
-	                   m->external_id,
-	                   m->url,
-	                   thread,
-	                   m->author_id,
-	                   m->text,
-	                   m->address,
-	                   incidents_time(m->posted_at, posted),
-	                   incidents_time(c->classified_at, classified_at),
-	                   classification};
-	PGresult *res = db_exec(
-	        st->db,
+	*GROW(b->audits, b->naudits) = (struct audit_row){inc, id, action, details};
+}
+
+static void event(struct batch *b, struct inc *inc, enum incident_event_type type)
+{
+	*GROW(b->events, b->nevents) =
+	        (struct pending_event){inc, type, json_deep_copy(inc->row), inc->nmine};
+}
+
+static char *json_text(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static json_t *time_json(int64_t ms)
+{
+	char buf[32];
+	return incidents_time(ms, buf) ? json_string(buf) : json_null();
+}
+
+/* Runs a statement whose one parameter is a JSON document. */
+static PGresult *exec_json(struct batch *b, const char *sql, const json_t *doc)
+{
+	char *d = json_text(doc);
+	const char *p[] = {d};
+	PGresult *res = db_exec(b->db, sql, 1, p, b->err, b->errlen);
+	free(d);
+	return res;
+}
+
+static int run_json(struct batch *b, const char *sql, const json_t *doc)
+{
+	PGresult *res = exec_json(b, sql, doc);
+	PQclear(res);
+	return res ? 0 : -1;
+}
+
+/* The key string of a topic and municipality, for locks and lookups. */
+static char *key_name(const char *topic, const char *muni)
+{
+	return xasprintf("%s\x1f%s", topic, muni ? muni : "");
+}
+
+/*
+ * Transaction-scoped advisory locks on the (topic, municipality) keys of the batch's incident
+ * reports, taken in one order: two replicas deciding the same key's grouping wait for each
+ * other instead of opening the same problem twice.
+ */
+static int lock_keys(struct batch *b)
+{
+	json_t *names = json_array();
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->recs[i].r->c.incident)
+			continue;
+		char *k = key_name(b->recs[i].r->c.topic, b->recs[i].r->c.municipality);
+		json_array_append_new(names, json_string(k));
+		free(k);
+	}
+	int rc = json_array_size(names) == 0
+	                 ? 0
+	                 : run_json(b,
+	                            "SELECT count(pg_advisory_xact_lock(k)) FROM"
+	                            " (SELECT DISTINCT hashtext(n) AS k"
+	                            "  FROM jsonb_array_elements_text($1::jsonb) n ORDER BY 1) s",
+	                            names);
+	json_decref(names);
+	return rc;
+}
+
+static int cmp_rec_id(const void *a, const void *b)
+{
+	const struct rec *x = *(struct rec *const *)a, *y = *(struct rec *const *)b;
+	return strcmp(x->r->message.id, y->r->message.id);
+}
+
+/* The report row of a record, as the reports table names its columns. */
+static json_t *report_row(const struct classified *r)
+{
+	const struct message *m = &r->message;
+	json_t *rec = classified_encode(r);
+	json_t *row = json_pack(
+	        "{s:s, s:I, s:b, s:s, s:s?, s:s?, s:s, s:f, s:s, s:s, s:s?, s:O?, s:s?, s:s, s:s?,"
+	        " s:o, s:o, s:O}",
+	        "message_id", m->id, "revision", (json_int_t)m->revision, "is_incident",
+	        r->c.incident, "topic", r->c.topic, "subtopic", r->c.subtopic, "municipality",
+	        r->c.municipality, "urgency", r->c.urgency, "incident_score", r->c.incident_score,
+	        "source", m->source, "external_id", m->external_id, "url", m->url, "thread",
+	        m->thread, "author_id", m->author_id, "text", m->text, "address", m->address,
+	        "posted_at", time_json(m->posted_at), "classified_at",
+	        time_json(r->c.classified_at), "classification",
+	        json_object_get(rec, "classification"));
+	json_decref(rec);
+	return row;
+}
+
+/* Upserts the reports: a record changes its row when it is new or of a higher revision. */
+static int upsert_reports(struct batch *b)
+{
+	json_t *rows = json_array();
+	for (size_t i = 0; i < b->n; i++)
+		json_array_append_new(rows, report_row(b->recs[i].r));
+	PGresult *res = exec_json(
+	        b,
 	        "INSERT INTO assigner.reports (message_id, revision, is_incident, topic, subtopic,"
-	        " municipality, urgency, incident_score, source, external_id, url, thread, "
-	        "author_id,"
-	        " text, address, posted_at, classified_at, classification)"
-	        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15,"
-	        " $16, $17, $18::jsonb)"
+	        " municipality, urgency, incident_score, source, external_id, url, thread,"
+	        " author_id, text, address, posted_at, classified_at, classification)"
+	        " SELECT message_id, revision, is_incident, topic, subtopic, municipality, urgency,"
+	        "  incident_score, source, external_id, url, thread, author_id, text, address,"
+	        "  posted_at, classified_at, classification"
+	        " FROM jsonb_populate_recordset(NULL::assigner.reports, $1::jsonb)"
 	        " ON CONFLICT (message_id) DO UPDATE SET revision = EXCLUDED.revision,"
 	        " is_incident = EXCLUDED.is_incident, topic = EXCLUDED.topic,"
 	        " subtopic = EXCLUDED.subtopic, municipality = EXCLUDED.municipality,"
@@ -82,17 +232,269 @@ static int upsert_report(struct step *st, int64_t *incident_id)
 	        " classified_at = EXCLUDED.classified_at, classification = EXCLUDED.classification,"
 	        " updated_at = now()"
 	        " WHERE reports.revision < EXCLUDED.revision"
-	        " RETURNING coalesce(incident_id, 0)",
-	        18, p, st->err, st->errlen);
-	free(classification);
-	free(thread);
-	json_decref(rec);
+	        " RETURNING message_id, coalesce(incident_id, 0)",
+	        rows);
+	json_decref(rows);
 	if (!res)
 		return -1;
-	int rc = PQntuples(res) == 1;
-	*incident_id = rc ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	struct rec **by_id = xcalloc(b->n, sizeof(*by_id));
+	for (size_t i = 0; i < b->n; i++)
+		by_id[i] = &b->recs[i];
+	qsort(by_id, b->n, sizeof(*by_id), cmp_rec_id);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct message m = {.id = PQgetvalue(res, i, 0)};
+		struct classified probe = {.message = m};
+		struct rec pr = {.r = &probe}, *ppr = &pr;
+		struct rec **hit = bsearch(&ppr, by_id, b->n, sizeof(*by_id), cmp_rec_id);
+		if (hit) {
+			(*hit)->changed = 1;
+			(*hit)->incident_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		}
+	}
+	free(by_id);
 	PQclear(res);
-	return rc;
+	return 0;
+}
+
+static struct key *find_key(struct batch *b, const char *topic, const char *muni)
+{
+	for (size_t i = 0; i < b->nkeys; i++) {
+		struct key *k = &b->keys[i];
+		if (!strcmp(k->topic, topic) &&
+		    (k->muni == muni || (k->muni && muni && !strcmp(k->muni, muni))))
+			return k;
+	}
+	return NULL;
+}
+
+static void add_author(struct inc *inc, const struct classified *r)
+{
+	json_object_set_new(inc->authors,
+	                    r->message.author_id ? r->message.author_id : r->message.id,
+	                    json_true());
+}
+
+/* Keeps the latest CANDIDATE_TEXTS texts, latest first. */
+static void add_text(struct inc *inc, int64_t posted, struct grouping_text *t, bool owned)
+{
+	size_t at = 0;
+	while (at < inc->ntexts && inc->texts[at].posted >= posted)
+		at++;
+	if (at == CANDIDATE_TEXTS) {
+		if (owned)
+			grouping_text_free(t);
+		return;
+	}
+	if (inc->ntexts == CANDIDATE_TEXTS) {
+		if (inc->texts[CANDIDATE_TEXTS - 1].owned)
+			grouping_text_free(inc->texts[CANDIDATE_TEXTS - 1].t);
+		inc->ntexts--;
+	}
+	memmove(&inc->texts[at + 1], &inc->texts[at], (inc->ntexts - at) * sizeof(inc->texts[0]));
+	inc->texts[at] = (struct text){posted, t, owned};
+	inc->ntexts++;
+}
+
+static struct inc *new_inc(struct batch *b, struct key *k, json_t *row)
+{
+	struct inc *inc = xcalloc(1, sizeof(*inc));
+	inc->row = row;
+	inc->authors = json_object();
+	inc->addr_key = grouping_address_key(row_str(row, "address"));
+	*GROW(b->incs, b->nincs) = inc;
+	*GROW(k->incs, k->n) = inc;
+	return inc;
+}
+
+/* Loads the open incidents of the batch's keys in its time range, locked against the
+ * operators' actions, with their latest texts and their distinct authors. */
+static int load_candidates(struct batch *b)
+{
+	int64_t w = b->s->group_window_ms;
+	for (size_t i = 0; i < b->n; i++) {
+		struct rec *r = &b->recs[i];
+		if (!r->changed || r->incident_id || !r->r->c.incident)
+			continue;
+		int64_t t = r->r->message.posted_at;
+		struct key *k = find_key(b, r->r->c.topic, r->r->c.municipality);
+		if (!k) {
+			k = GROW(b->keys, b->nkeys);
+			*k = (struct key){r->r->c.topic, r->r->c.municipality, t, t, NULL, 0};
+		}
+		k->lo = t < k->lo ? t : k->lo;
+		k->hi = t > k->hi ? t : k->hi;
+	}
+	if (!b->nkeys)
+		return 0;
+	json_t *keys = json_array();
+	for (size_t i = 0; i < b->nkeys; i++)
+		json_array_append_new(keys,
+		                      json_pack("{s:I, s:s, s:s?, s:o, s:o}", "n", (json_int_t)i,
+		                                "topic", b->keys[i].topic, "muni", b->keys[i].muni,
+		                                "lo", time_json(b->keys[i].lo - w), "hi",
+		                                time_json(b->keys[i].hi + w)));
+	PGresult *res = exec_json(
+	        b,
+	        "SELECT k.n, to_jsonb(i)::text,"
+	        " (SELECT coalesce(json_agg(DISTINCT coalesce(author_id, message_id)), '[]')"
+	        "  FROM assigner.reports WHERE incident_id = i.id)::text,"
+	        " (SELECT coalesce(json_agg(json_build_array(t.posted_at, t.text)), '[]') FROM"
+	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = i.id"
+	        "   ORDER BY posted_at DESC LIMIT 20) t)::text"
+	        " FROM jsonb_to_recordset($1::jsonb)"
+	        "  AS k(n bigint, topic text, muni text, lo timestamptz, hi timestamptz)"
+	        " CROSS JOIN LATERAL (SELECT * FROM assigner.incidents i"
+	        "  WHERE i.topic = k.topic AND coalesce(i.municipality, '') = coalesce(k.muni, '')"
+	        "   AND i.status IN ('moderation', 'assigned', 'responded')"
+	        "   AND i.last_report_at >= k.lo AND i.opened_at <= k.hi"
+	        "  ORDER BY i.last_report_at DESC, i.id DESC LIMIT 20 FOR UPDATE) i",
+	        keys);
+	json_decref(keys);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct key *k = &b->keys[strtoll(PQgetvalue(res, i, 0), NULL, 10)];
+		json_t *row = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+		json_t *authors = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+		json_t *texts = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+		struct inc *inc = new_inc(b, k, row);
+		inc->order = row_int(row, "id");
+		size_t j;
+		json_t *v;
+		json_array_foreach(authors, j, v)
+		{
+			json_object_set_new(inc->authors, json_string_value(v), json_true());
+		}
+		json_array_foreach(texts, j, v)
+		{
+			int64_t posted = 0;
+			rfc3339_parse(json_string_value(json_array_get(v, 0)), &posted);
+			add_text(inc, posted,
+			         grouping_text_new(b->g, json_string_value(json_array_get(v, 1))),
+			         true);
+		}
+		json_decref(authors);
+		json_decref(texts);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int cmp_candidates(const void *a, const void *b)
+{
+	const struct inc *x = *(struct inc *const *)a, *y = *(struct inc *const *)b;
+	int64_t lx = row_time(x->row, "last_report_at"), ly = row_time(y->row, "last_report_at");
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	return x->order > y->order ? -1 : x->order < y->order;
+}
+
+/* The open incident the record joins, or NULL; *how and *score say why (as the one-record
+ * query did: the latest 20 candidates in the window, an address match decides at once). */
+static struct inc *find_incident(struct batch *b, struct rec *r, const char **how, double *score)
+{
+	const struct classified *c = r->r;
+	struct key *k = find_key(b, c->c.topic, c->c.municipality);
+	int64_t t = c->message.posted_at, w = b->s->group_window_ms;
+	struct inc **cand = xcalloc(k->n + 1, sizeof(*cand));
+	size_t n = 0;
+	for (size_t i = 0; i < k->n; i++)
+		if (row_time(k->incs[i]->row, "last_report_at") >= t - w &&
+		    row_time(k->incs[i]->row, "opened_at") <= t + w)
+			cand[n++] = k->incs[i];
+	qsort(cand, n, sizeof(*cand), cmp_candidates);
+	struct inc *best = NULL;
+	*score = 0;
+	char *addr = grouping_address_key(c->message.address);
+	for (size_t i = 0; i < n && i < CANDIDATES; i++) {
+		if (addr && cand[i]->addr_key && !strcmp(addr, cand[i]->addr_key)) {
+			best = cand[i];
+			*how = "address";
+			*score = 1;
+			break;
+		}
+		for (size_t j = 0; j < cand[i]->ntexts; j++) {
+			double d = grouping_dice(r->t, cand[i]->texts[j].t);
+			if (d >= b->s->similarity && d > *score) {
+				*score = d;
+				best = cand[i];
+				*how = "text";
+			}
+		}
+	}
+	free(addr);
+	free(cand);
+	return best;
+}
+
+static void set_time(json_t *row, const char *column, int64_t ms)
+{
+	json_object_set_new(row, column, time_json(ms));
+}
+
+/* Raises a normal incident to high urgency when this report is high or the affected count
+ * reached the threshold; deadlines recomputed from the same clock start. */
+static void maybe_raise(struct batch *b, struct inc *inc, const struct classified *r)
+{
+	json_t *row = inc->row;
+	const char *why = !strcmp(r->c.urgency, "high")                     ? "report"
+	                  : row_int(row, "affected") >= b->s->affected_high ? "affected"
+	                                                                    : NULL;
+	if (!why || !strcmp(row_str(row, "urgency"), "high"))
+		return;
+	int64_t start = row_time(row, "assigned_at");
+	int64_t first = 0, final = 0, reminder = 0;
+	if (start) /* in moderation the clock has not started: nothing to recompute */
+		incidents_deadlines(b->env->region, "high", start, &first, &final, &reminder);
+	json_object_set_new(row, "urgency", json_string("high"));
+	json_object_set_new(row, "updated_at", json_string(b->now_s));
+	if (start) {
+		set_time(row, "first_answer_due", first);
+		set_time(row, "final_answer_due", final);
+		set_time(row, "reminder_at", reminder);
+	}
+	b->c->raised++;
+	char t_first[32], t_final[32];
+	audit(b, inc, 0, "urgency_raised",
+	      json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "reason", why, "affected",
+	                (json_int_t)row_int(row, "affected"), "message_id", r->message.id,
+	                "first_answer_due", incidents_time(first, t_first), "final_answer_due",
+	                incidents_time(final, t_final)));
+	if (!strcmp(row_str(row, "status"), "assigned"))
+		event(b, inc, INCIDENT_ASSIGNED);
+}
+
+/* Puts the record's report into the incident and recounts it. */
+static void take(struct batch *b, struct inc *inc, size_t i)
+{
+	const struct classified *r = b->recs[i].r;
+	b->recs[i].inc = inc;
+	*GROW(inc->mine, inc->nmine) = i;
+	add_author(inc, r);
+	add_text(inc, r->message.posted_at, b->recs[i].t, false);
+	if (!inc->addr_key)
+		inc->addr_key = grouping_address_key(r->message.address);
+}
+
+static void join(struct batch *b, struct inc *inc, size_t i, const char *how, double score)
+{
+	const struct classified *r = b->recs[i].r;
+	json_t *row = inc->row;
+	take(b, inc, i);
+	inc->changed = true;
+	json_object_set_new(row, "reports", json_integer(row_int(row, "reports") + 1));
+	json_object_set_new(row, "affected",
+	                    json_integer((json_int_t)json_object_size(inc->authors)));
+	if (r->message.posted_at > row_time(row, "last_report_at"))
+		set_time(row, "last_report_at", r->message.posted_at);
+	if (!row_str(row, "address") && r->message.address)
+		json_object_set_new(row, "address", json_string(r->message.address));
+	json_object_set_new(row, "updated_at", json_string(b->now_s));
+	audit(b, inc, 0, "joined",
+	      json_pack("{s:s, s:s, s:f, s:I}", "message_id", r->message.id, "by", how,
+	                "similarity", score, "affected", (json_int_t)row_int(row, "affected")));
+	b->c->joined++;
+	maybe_raise(b, inc, r);
 }
 
 /* The first SUMMARY_CHARS characters of the text, cut at a character boundary. */
@@ -106,277 +508,387 @@ static char *summary_of(const char *text)
 	return i < len ? xasprintf("%.*s…", (int)i, text) : xstrdup(text);
 }
 
-/*
- * The open incident this report joins, or 0. *how says why ("text" or "address") and *score
- * the best similarity.
- */
-static int64_t find_incident(struct step *st, const char **how, double *score, int *failed)
-{
-	const struct classified *r = st->r;
-	char posted[32], window[24];
-	snprintf(window, sizeof(window), "%lld", (long long)st->s->group_window_ms);
-	const char *p[] = {r->c.topic, r->c.municipality,
-	                   incidents_time(r->message.posted_at, posted), window};
-	PGresult *res = db_exec(
-	        st->db,
-	        "SELECT i.id, i.address, coalesce((SELECT json_agg(t.text) FROM"
-	        "  (SELECT text FROM assigner.reports WHERE incident_id = i.id"
-	        "   ORDER BY posted_at DESC LIMIT 20) t), '[]')::text"
-	        " FROM assigner.incidents i"
-	        " WHERE i.topic = $1 AND i.municipality IS NOT DISTINCT FROM $2"
-	        "  AND i.status IN ('moderation', 'assigned', 'responded')"
-	        "  AND i.last_report_at >= $3::timestamptz - $4::bigint * interval '1 millisecond'"
-	        "  AND i.opened_at <= $3::timestamptz + $4::bigint * interval '1 millisecond'"
-	        " ORDER BY i.last_report_at DESC, i.id DESC LIMIT 20",
-	        4, p, st->err, st->errlen);
-	*failed = !res;
-	*score = 0;
-	if (!res)
-		return 0;
-	int64_t best = 0;
-	char *addr = grouping_address_key(r->message.address);
-	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		char *theirs =
-		        PQgetisnull(res, i, 1) ? NULL : grouping_address_key(PQgetvalue(res, i, 1));
-		bool same_address = addr && theirs && !strcmp(addr, theirs);
-		free(theirs);
-		if (same_address) {
-			best = id;
-			*how = "address";
-			*score = 1;
-			break;
-		}
-		json_t *texts = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-		size_t k;
-		json_t *t;
-		json_array_foreach(texts, k, t)
-		{
-			double d =
-			        grouping_similarity(st->g, r->message.text, json_string_value(t));
-			if (d >= st->s->similarity && d > *score) {
-				*score = d;
-				best = id;
-				*how = "text";
-			}
-		}
-		json_decref(texts);
-	}
-	free(addr);
-	PQclear(res);
-	return best;
-}
-
-/*
- * Raises a normal incident to high urgency when this report is high or the affected count
- * reached the threshold; deadlines recomputed from the same clock start.
- */
-static int maybe_raise(struct step *st, json_t **row)
-{
-	const char *why = !strcmp(st->r->c.urgency, "high")                   ? "report"
-	                  : row_int(*row, "affected") >= st->s->affected_high ? "affected"
-	                                                                      : NULL;
-	if (!why || !strcmp(row_str(*row, "urgency"), "high"))
-		return 0;
-	int64_t start = row_time(*row, "assigned_at");
-	int64_t first = 0, final = 0, reminder = 0;
-	if (start) /* in moderation the clock has not started: nothing to recompute */
-		incidents_deadlines(st->env->region, "high", start, &first, &final, &reminder);
-	char ids[24], now[32], t_first[32], t_final[32], t_rem[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)row_int(*row, "id"));
-	const char *p[] = {ids, incidents_time(st->now, now), incidents_time(first, t_first),
-	                   incidents_time(final, t_final), incidents_time(reminder, t_rem)};
-	if (db_run(st->db,
-	           "UPDATE assigner.incidents SET urgency = 'high', updated_at = $2,"
-	           " first_answer_due = coalesce($3, first_answer_due),"
-	           " final_answer_due = coalesce($4, final_answer_due),"
-	           " reminder_at = coalesce($5, reminder_at) WHERE id = $1",
-	           5, p, st->err, st->errlen) < 0 ||
-	    incidents_reload(st->db, row, st->err, st->errlen) < 0)
-		return -1;
-	st->c->raised++;
-	json_t *details =
-	        json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "reason", why, "affected",
-	                  (json_int_t)row_int(*row, "affected"), "message_id", st->r->message.id,
-	                  "first_answer_due", p[2], "final_answer_due", p[3]);
-	if (incidents_audit(st->db, row_int(*row, "id"), st->now, actor, "urgency_raised", details,
-	                    st->err, st->errlen) < 0)
-		return -1;
-	if (strcmp(row_str(*row, "status"), "assigned"))
-		return 0;
-	return incidents_emit(st->db, st->env, INCIDENT_ASSIGNED, st->now, *row, NULL, st->err,
-	                      st->errlen);
-}
-
-/* Puts the report into the incident and recounts it. */
-static int join(struct step *st, int64_t id, const char *how, double score)
-{
-	json_t *row = NULL;
-	char ids[24], posted[32], now[32];
-	snprintf(ids, sizeof(ids), "%lld", (long long)id);
-	const char *p[] = {ids, incidents_time(st->r->message.posted_at, posted),
-	                   st->r->message.address, incidents_time(st->now, now)};
-	const char *q[] = {ids, st->r->message.id};
-	int rc = -1;
-	if (incidents_load(st->db, id, true, &row, st->err, st->errlen) != 1 ||
-	    db_run(st->db, "UPDATE assigner.reports SET incident_id = $1 WHERE message_id = $2", 2,
-	           q, st->err, st->errlen) < 0 ||
-	    db_run(st->db,
-	           "UPDATE assigner.incidents SET"
-	           " reports = (SELECT count(*) FROM assigner.reports WHERE incident_id = $1),"
-	           " affected = (SELECT count(DISTINCT coalesce(author_id, message_id))"
-	           "             FROM assigner.reports WHERE incident_id = $1),"
-	           " last_report_at = greatest(last_report_at, $2::timestamptz),"
-	           " address = coalesce(address, $3), updated_at = $4 WHERE id = $1",
-	           4, p, st->err, st->errlen) < 0 ||
-	    incidents_reload(st->db, &row, st->err, st->errlen) < 0)
-		goto out;
-	json_t *details =
-	        json_pack("{s:s, s:s, s:f, s:I}", "message_id", st->r->message.id, "by", how,
-	                  "similarity", score, "affected", (json_int_t)row_int(row, "affected"));
-	if (incidents_audit(st->db, id, st->now, actor, "joined", details, st->err, st->errlen) < 0)
-		goto out;
-	st->c->joined++;
-	rc = maybe_raise(st, &row);
-out:
-	if (!row && rc < 0 && !st->err[0])
-		snprintf(st->err, st->errlen, "incident %lld vanished", (long long)id);
-	json_decref(row);
-	return rc;
-}
-
 /* Why a new incident needs a moderator, or NULL when the rules may route it. */
-static const char *moderation_reason(const struct step *st)
+static const char *moderation_reason(const struct batch *b, const struct classification *c)
 {
-	const struct classification *c = &st->r->c;
 	if (!c->municipality)
 		return "municipality_unresolved";
 	if (c->municipality_ambiguous)
 		return "municipality_ambiguous";
-	if (!region_municipality(st->env->region, c->municipality))
+	if (!region_municipality(b->env->region, c->municipality))
 		return "municipality_unknown";
-	if (c->incident_score < st->s->min_confidence)
+	if (c->incident_score < b->s->min_confidence)
 		return "low_confidence";
 	return NULL;
 }
 
-/* Opens an incident from the report: created, then moderation or routing. */
-static int open_incident(struct step *st)
+/* Opens an incident from the record: created, then moderation or routing. */
+static void open_incident(struct batch *b, size_t i)
 {
-	const struct classified *r = st->r;
-	const char *reason = moderation_reason(st);
-	bool high = !strcmp(r->c.urgency, "high") || st->s->affected_high <= 1;
+	const struct classified *r = b->recs[i].r;
+	const char *reason = moderation_reason(b, &r->c);
+	bool high = !strcmp(r->c.urgency, "high") || b->s->affected_high <= 1;
 	char *summary = summary_of(r->message.text);
-	char posted[32], now[32];
-	const char *p[] = {r->c.topic,
-	                   r->c.subtopic,
-	                   r->c.municipality,
-	                   high ? "high" : "normal",
-	                   summary,
-	                   r->message.address,
-	                   incidents_time(r->message.posted_at, posted),
-	                   reason,
-	                   incidents_time(st->now, now),
-	                   r->message.id};
-	PGresult *res = db_exec(
-	        st->db,
-	        "WITH i AS (INSERT INTO assigner.incidents (status, topic, subtopic, municipality,"
-	        "  urgency, summary, address, reports, affected, opened_at, last_report_at,"
-	        "  moderation_reason, created_at, updated_at)"
-	        "  VALUES ('moderation', $1, $2, $3, $4, $5, $6, 1, 1, $7, $7, $8, $9, $9)"
-	        "  RETURNING id)"
-	        " UPDATE assigner.reports SET incident_id = i.id FROM i WHERE message_id = $10"
-	        " RETURNING i.id",
-	        10, p, st->err, st->errlen);
+	json_t *row = json_pack(
+	        "{s:I, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:i, s:i, s:o, s:o, s:s?, s:s, s:s,"
+	        " s:b, s:b}",
+	        "id", (json_int_t)0, "status", "moderation", "topic", r->c.topic, "subtopic",
+	        r->c.subtopic, "municipality", r->c.municipality, "urgency",
+	        high ? "high" : "normal", "summary", summary, "address", r->message.address,
+	        "reports", 1, "affected", 1, "opened_at", time_json(r->message.posted_at),
+	        "last_report_at", time_json(r->message.posted_at), "moderation_reason", reason,
+	        "created_at", b->now_s, "updated_at", b->now_s, "overdue", 0, "escalated", 0);
 	free(summary);
+	struct inc *inc = new_inc(b, find_key(b, r->c.topic, r->c.municipality), row);
+	inc->fresh = true;
+	inc->order = FRESH_ORDER + (int64_t)b->nfresh++;
+	take(b, inc, i);
+	b->c->opened++;
+	json_t *rec = classified_encode(r);
+	audit(b, inc, 0, "opened",
+	      json_pack("{s:s, s:O}", "message_id", r->message.id, "classification",
+	                json_object_get(rec, "classification")));
+	json_decref(rec);
+	event(b, inc, INCIDENT_CREATED);
+	if (reason) {
+		b->c->moderated++;
+		audit(b, inc, 0, "moderation",
+		      json_pack("{s:s, s:f}", "reason", reason, "incident_score",
+		                r->c.incident_score));
+		return;
+	}
+	/* Routed now; the clock starts now (incidents_assign's decisions, made in memory). */
+	struct region_route route =
+	        region_route(b->env->region, r->c.topic, r->c.subtopic, r->c.municipality);
+	int64_t first, final, reminder;
+	incidents_deadlines(b->env->region, row_str(row, "urgency"), b->now, &first, &final,
+	                    &reminder);
+	json_object_set_new(row, "status", json_string("assigned"));
+	json_object_set_new(row, "authority_id", json_string(route.authority->id));
+	json_object_set_new(row, "rule_id", json_string(route.rule_id));
+	json_object_set_new(row, "moderation_reason", json_null());
+	json_object_set_new(row, "assigned_at", json_string(b->now_s));
+	set_time(row, "first_answer_due", first);
+	set_time(row, "final_answer_due", final);
+	set_time(row, "reminder_at", reminder);
+	char t_first[32], t_final[32];
+	audit(b, inc, 0, "assigned",
+	      json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s?, s:s}}", "authority",
+	                route.authority->id, "rule_id", route.rule_id, "first_answer_due",
+	                incidents_time(first, t_first), "final_answer_due",
+	                incidents_time(final, t_final), "evidence", "topic", r->c.topic, "subtopic",
+	                r->c.subtopic, "municipality", r->c.municipality));
+	event(b, inc, INCIDENT_ASSIGNED);
+}
+
+/* Ids for the batch's new incidents, in the order they were opened. */
+static int allocate_ids(struct batch *b)
+{
+	if (!b->nfresh)
+		return 0;
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", b->nfresh);
+	const char *p[] = {n};
+	PGresult *res = db_exec(b->db,
+	                        "SELECT nextval('assigner.incidents_id_seq')"
+	                        " FROM generate_series(1, $1::int)",
+	                        1, p, b->err, b->errlen);
 	if (!res)
 		return -1;
-	int64_t id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	for (size_t i = 0; i < b->nincs; i++)
+		if (b->incs[i]->fresh)
+			json_object_set_new(
+			        b->incs[i]->row, "id",
+			        json_integer(strtoll(
+			                PQgetvalue(res, (int)(b->incs[i]->order - FRESH_ORDER), 0),
+			                NULL, 10)));
 	PQclear(res);
-	json_t *row = NULL;
-	if (incidents_load(st->db, id, true, &row, st->err, st->errlen) != 1) {
-		if (!st->err[0])
-			snprintf(st->err, st->errlen, "the new incident is not there");
+	return 0;
+}
+
+/* The event's report item of a record (as incidents.c lists an incident's reports). */
+static json_t *report_item(const struct classified *r)
+{
+	const struct message *m = &r->message;
+	return json_pack("{s:s, s:s, s:s, s:s*, s:O*}", "message_id", m->id, "source", m->source,
+	                 "external_id", m->external_id, "url", m->url, "thread", m->thread);
+}
+
+/* Loads, for the loaded incidents that have events, their reports from before the batch. */
+static int load_earlier(struct batch *b)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; i < b->nevents; i++)
+		if (!b->events[i].inc->fresh && !b->events[i].inc->earlier) {
+			b->events[i].inc->earlier = json_array();
+			json_array_append_new(ids,
+			                      json_integer(row_int(b->events[i].inc->row, "id")));
+		}
+	if (!json_array_size(ids)) {
+		json_decref(ids);
+		return 0;
+	}
+	PGresult *res = exec_json(
+	        b,
+	        "SELECT r.incident_id, to_jsonb(r.posted_at) #>> '{}', "
+	        "json_strip_nulls(json_build_object("
+	        " 'message_id', r.message_id, 'source', r.source, 'external_id', r.external_id,"
+	        " 'url', r.url, 'thread', r.thread))::text"
+	        " FROM jsonb_array_elements_text($1::jsonb) u(id)"
+	        " CROSS JOIN LATERAL (SELECT * FROM assigner.reports"
+	        "  WHERE incident_id = u.id::bigint ORDER BY posted_at, message_id LIMIT 100) r",
+	        ids);
+	json_decref(ids);
+	if (!res)
 		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		for (size_t j = 0; j < b->nincs; j++)
+			if (!b->incs[j]->fresh && row_int(b->incs[j]->row, "id") == id) {
+				json_array_append_new(
+				        b->incs[j]->earlier,
+				        json_pack("[s, o]", PQgetvalue(res, i, 1),
+				                  json_loads(PQgetvalue(res, i, 2), 0, NULL)));
+				break;
+			}
 	}
-	st->c->opened++;
-	json_t *rec = classified_encode(r);
-	json_t *details = json_pack("{s:s, s:O}", "message_id", r->message.id, "classification",
-	                            json_object_get(rec, "classification"));
-	json_decref(rec);
-	int rc =
-	        incidents_audit(st->db, id, st->now, actor, "opened", details, st->err, st->errlen);
-	if (rc == 0)
-		rc = incidents_emit(st->db, st->env, INCIDENT_CREATED, st->now, row, NULL, st->err,
-		                    st->errlen);
-	if (rc == 0 && reason) {
-		st->c->moderated++;
-		rc = incidents_audit(st->db, id, st->now, actor, "moderation",
-		                     json_pack("{s:s, s:f}", "reason", reason, "incident_score",
-		                               r->c.incident_score),
-		                     st->err, st->errlen);
-	} else if (rc == 0) {
-		struct region_route route =
-		        region_route(st->env->region, r->c.topic, r->c.subtopic, r->c.municipality);
-		json_t *why = json_pack("{s:s, s:s?, s:s}", "topic", r->c.topic, "subtopic",
-		                        r->c.subtopic, "municipality", r->c.municipality);
-		rc = incidents_assign(st->db, st->env, &row, route.authority->id, route.rule_id,
-		                      st->now, actor, why, st->err, st->errlen);
+	PQclear(res);
+	return 0;
+}
+
+struct listed {
+	int64_t posted;
+	const char *id;
+	json_t *item;
+};
+
+static int cmp_listed(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+	if (x->posted != y->posted)
+		return x->posted < y->posted ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* The event's reports: the incident's earlier ones and the first nmine of the batch's. */
+static json_t *event_reports(struct batch *b, const struct pending_event *e)
+{
+	size_t ne = json_array_size(e->inc->earlier), n = 0;
+	struct listed *l = xcalloc(ne + e->nmine + 1, sizeof(*l));
+	for (size_t i = 0; i < ne; i++) {
+		json_t *pair = json_array_get(e->inc->earlier, i);
+		json_t *item = json_array_get(pair, 1);
+		l[n].item = json_incref(item);
+		l[n].id = json_string_value(json_object_get(item, "message_id"));
+		rfc3339_parse(json_string_value(json_array_get(pair, 0)), &l[n++].posted);
 	}
-	json_decref(row);
+	for (size_t i = 0; i < e->nmine; i++) {
+		const struct classified *r = b->recs[e->inc->mine[i]].r;
+		l[n++] = (struct listed){r->message.posted_at, r->message.id, report_item(r)};
+	}
+	qsort(l, n, sizeof(*l), cmp_listed);
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (i < EVENT_REPORTS)
+			json_array_append(out, l[i].item);
+		json_decref(l[i].item);
+	}
+	free(l);
+	return out;
+}
+
+/* Writes what the decisions made: incidents, the reports' incidents, audit rows, events. */
+static int write_all(struct batch *b)
+{
+	json_t *fresh = json_array(), *changed = json_array(), *joins = json_array();
+	json_t *audits = json_array(), *events = json_array();
+	for (size_t i = 0; i < b->nincs; i++)
+		if (b->incs[i]->fresh || b->incs[i]->changed)
+			json_array_append(b->incs[i]->fresh ? fresh : changed, b->incs[i]->row);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->recs[i].inc)
+			json_array_append_new(
+			        joins, json_pack("{s:s, s:I}", "message_id",
+			                         b->recs[i].r->message.id, "incident_id",
+			                         (json_int_t)row_int(b->recs[i].inc->row, "id")));
+	for (size_t i = 0; i < b->naudits; i++) {
+		struct audit_row *a = &b->audits[i];
+		json_array_append_new(audits,
+		                      json_pack("{s:I, s:s, s:s, s:s, s:O}", "incident_id",
+		                                (json_int_t)(a->inc ? row_int(a->inc->row, "id")
+		                                                    : a->incident_id),
+		                                "at", b->now_s, "actor", actor, "action", a->action,
+		                                "details", a->details));
+	}
+	for (size_t i = 0; i < b->nevents; i++) {
+		struct pending_event *e = &b->events[i];
+		json_object_set(e->row, "id", json_object_get(e->inc->row, "id"));
+		json_t *reports = event_reports(b, e);
+		json_array_append_new(events, json_pack("{s:I, s:s, s:o, s:s}", "incident_id",
+		                                        (json_int_t)row_int(e->row, "id"), "type",
+		                                        incident_event_type_name(e->type), "event",
+		                                        incidents_event(b->env, e->type, b->now,
+		                                                        e->row, NULL, reports),
+		                                        "created_at", b->now_s));
+		json_decref(reports);
+	}
+	int rc = 0;
+	if (json_array_size(fresh))
+		rc = run_json(
+		        b,
+		        "INSERT INTO assigner.incidents (id, status, topic, subtopic, municipality,"
+		        " urgency, authority_id, rule_id, moderation_reason, summary, address, "
+		        "reports,"
+		        " affected, opened_at, last_report_at, assigned_at, first_answer_due,"
+		        " final_answer_due, reminder_at, created_at, updated_at)"
+		        " SELECT id, status, topic, subtopic, municipality, urgency, authority_id,"
+		        "  rule_id, moderation_reason, summary, address, reports, affected, "
+		        "opened_at,"
+		        "  last_report_at, assigned_at, first_answer_due, final_answer_due,"
+		        "  reminder_at, created_at, updated_at"
+		        " FROM jsonb_populate_recordset(NULL::assigner.incidents, $1::jsonb)",
+		        fresh);
+	if (rc == 0 && json_array_size(changed))
+		rc = run_json(
+		        b,
+		        "UPDATE assigner.incidents i SET urgency = r.urgency,"
+		        " reports = r.reports, affected = r.affected,"
+		        " last_report_at = r.last_report_at, address = r.address,"
+		        " first_answer_due = r.first_answer_due,"
+		        " final_answer_due = r.final_answer_due, reminder_at = r.reminder_at,"
+		        " updated_at = r.updated_at"
+		        " FROM jsonb_populate_recordset(NULL::assigner.incidents, $1::jsonb) r"
+		        " WHERE i.id = r.id",
+		        changed);
+	if (rc == 0 && json_array_size(joins))
+		rc = run_json(b,
+		              "UPDATE assigner.reports r SET incident_id = j.incident_id"
+		              " FROM jsonb_to_recordset($1::jsonb) AS j(message_id text,"
+		              "  incident_id bigint) WHERE r.message_id = j.message_id",
+		              joins);
+	if (rc == 0 && json_array_size(audits))
+		rc = incidents_audit_rows(b->db, audits, b->err, b->errlen);
+	if (rc == 0 && json_array_size(events))
+		rc = incidents_queue(b->db, events, b->err, b->errlen);
+	json_decref(fresh);
+	json_decref(changed);
+	json_decref(joins);
+	json_decref(audits);
+	json_decref(events);
 	return rc;
 }
 
-static int store_one(struct step *st)
+static void batch_free(struct batch *b)
 {
-	int64_t incident_id;
-	int rc = upsert_report(st, &incident_id);
-	if (rc <= 0) {
-		if (rc == 0)
-			st->c->replayed++;
-		return rc;
+	for (size_t i = 0; i < b->nincs; i++) {
+		struct inc *inc = b->incs[i];
+		for (size_t j = 0; j < inc->ntexts; j++)
+			if (inc->texts[j].owned)
+				grouping_text_free(inc->texts[j].t);
+		json_decref(inc->row);
+		json_decref(inc->authors);
+		json_decref(inc->earlier);
+		free(inc->addr_key);
+		free(inc->mine);
+		free(inc);
 	}
-	st->c->reports++;
-	if (incident_id) /* a new revision of a grouped report: its incident keeps it */
-		return incidents_audit(st->db, incident_id, st->now, actor, "report_updated",
-		                       json_pack("{s:s, s:I}", "message_id", st->r->message.id,
-		                                 "revision", (json_int_t)st->r->message.revision),
-		                       st->err, st->errlen);
-	if (!st->r->c.incident)
-		return 0;
-	const char *how = NULL;
-	double score;
-	int failed;
-	int64_t id = find_incident(st, &how, &score, &failed);
-	if (failed)
+	for (size_t i = 0; i < b->n; i++)
+		grouping_text_free(b->recs[i].t);
+	for (size_t i = 0; i < b->nkeys; i++)
+		free(b->keys[i].incs);
+	for (size_t i = 0; i < b->nevents; i++)
+		json_decref(b->events[i].row);
+	for (size_t i = 0; i < b->naudits; i++)
+		json_decref(b->audits[i].details);
+	free(b->incs);
+	free(b->recs);
+	free(b->keys);
+	free(b->events);
+	free(b->audits);
+}
+
+/* One part of the batch whose message ids are distinct (an upsert touches a row once). */
+static int store_part(struct batch *b)
+{
+	if (lock_keys(b) < 0 || upsert_reports(b) < 0 || load_candidates(b) < 0)
 		return -1;
-	return id ? join(st, id, how, score) : open_incident(st);
+	for (size_t i = 0; i < b->n; i++) {
+		struct rec *r = &b->recs[i];
+		if (!r->changed) {
+			b->c->replayed++;
+			continue;
+		}
+		b->c->reports++;
+		if (r->incident_id) { /* a new revision of a grouped report: its incident keeps it */
+			audit(b, NULL, r->incident_id, "report_updated",
+			      json_pack("{s:s, s:I}", "message_id", r->r->message.id, "revision",
+			                (json_int_t)r->r->message.revision));
+			continue;
+		}
+		if (!r->r->c.incident)
+			continue;
+		r->t = grouping_text_new(b->g, r->r->message.text);
+		const char *how = NULL;
+		double score;
+		struct inc *inc = find_incident(b, r, &how, &score);
+		if (inc)
+			join(b, inc, i, how, score);
+		else
+			open_incident(b, i);
+	}
+	if (allocate_ids(b) < 0 || load_earlier(b) < 0)
+		return -1;
+	return write_all(b);
+}
+
+/* The length of the run of r[0..n) without a repeated message id. */
+static size_t distinct_run(const struct classified *r, size_t n)
+{
+	size_t k = 1;
+	for (; k < n; k++)
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(r[j].message.id, r[k].message.id))
+				return k;
+	return k;
 }
 
 int intake_store(struct db *db, struct grouping *g, const struct action_env *env,
-                 const struct intake_settings *s, const struct classified *r, size_t n,
+                 const struct intake_settings *s, const struct classified *r, size_t n, int64_t now,
                  struct intake_counts *c, char *err, size_t errlen)
 {
-	struct intake_counts batch = {0};
+	struct intake_counts counts = {0};
 	err[0] = '\0';
 	if (db_begin(db, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct step st = {db, g, env, s, &r[i], &batch, time_now_ms(), err, errlen};
-		if (store_one(&st) < 0) {
-			db_rollback(db);
-			return -1;
-		}
+	int rc = 0;
+	for (size_t at = 0; at < n && rc == 0;) {
+		size_t k = distinct_run(r + at, n - at);
+		struct batch b = {.db = db,
+		                  .g = g,
+		                  .env = env,
+		                  .s = s,
+		                  .c = &counts,
+		                  .now = now,
+		                  .n = k,
+		                  .err = err,
+		                  .errlen = errlen};
+		rfc3339_format(now, b.now_s);
+		b.recs = xcalloc(k, sizeof(*b.recs));
+		for (size_t i = 0; i < k; i++)
+			b.recs[i].r = &r[at + i];
+		rc = store_part(&b);
+		batch_free(&b);
+		at += k;
 	}
-	if (db_commit(db, err, errlen) < 0) {
+	if (rc < 0 || db_commit(db, err, errlen) < 0) {
 		db_rollback(db);
 		return -1;
 	}
-	c->reports += batch.reports;
-	c->replayed += batch.replayed;
-	c->opened += batch.opened;
-	c->joined += batch.joined;
-	c->moderated += batch.moderated;
-	c->raised += batch.raised;
+	c->reports += counts.reports;
+	c->replayed += counts.replayed;
+	c->opened += counts.opened;
+	c->joined += counts.joined;
+	c->moderated += counts.moderated;
+	c->raised += counts.raised;
 	return 0;
 }

@@ -19,6 +19,10 @@
  * Idempotent on the message id and revision: a replayed record (same or lower revision)
  * changes nothing; a higher revision updates the report's row (text, classification) but not
  * the incident it belongs to.
+ *
+ * Two replicas may run it: the batch holds transaction-scoped advisory locks on its (topic,
+ * municipality) keys, so grouping decisions of one key are made one batch at a time, and the
+ * open incidents it reads are locked FOR UPDATE against the operators' actions.
  */
 #ifndef ASSIGNER_INTAKE_H
 #define ASSIGNER_INTAKE_H
@@ -51,10 +55,13 @@ struct intake_counts {
 
 /*
  * Stores r[0..n) in order, in one transaction: committed when it returns 0 (counts added to
- * *c), rolled back with err on -1 (the caller retries the whole batch).
+ * *c), rolled back with err on -1 (the caller retries the whole batch). `now` is the time of
+ * the changes (audit, events, the clock of a routed incident). The end state is the one
+ * storing the records one at a time would give; the batch costs a fixed number of statements
+ * (a record repeating a message id of the same batch starts another such round).
  */
 int intake_store(struct db *db, struct grouping *g, const struct action_env *env,
-                 const struct intake_settings *s, const struct classified *r, size_t n,
+                 const struct intake_settings *s, const struct classified *r, size_t n, int64_t now,
                  struct intake_counts *c, char *err, size_t errlen);
 
 #endif

@@ -156,7 +156,8 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 	struct intake_counts c = {0};
 	int rc = -1;
 	if (db_ensure(a->db, 5000, lifecycle_stop_flag(), err, errlen) == 0 &&
-	    intake_store(a->db, a->grouping, &a->env, &a->intake, r, k, &c, err, errlen) == 0) {
+	    intake_store(a->db, a->grouping, &a->env, &a->intake, r, k, time_now_ms(), &c, err,
+	                 errlen) == 0) {
 		rc = 0;
 		metric_add(a->opened, (double)c.opened);
 		metric_add(a->joined, (double)c.joined);

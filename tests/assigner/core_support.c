@@ -158,8 +158,8 @@ struct intake_counts core_store(struct core *c, const struct report_spec *specs,
 	char err[512];
 	for (size_t i = 0; i < n; i++)
 		core_classified(&specs[i], &r[i]);
-	if (intake_store(c->db, c->grouping, &c->env, &c->settings, r, n, &counts, err,
-	                 sizeof(err)) < 0)
+	if (intake_store(c->db, c->grouping, &c->env, &c->settings, r, n,
+	                 c->now ? c->now : time_now_ms(), &counts, err, sizeof(err)) < 0)
 		fail_msg("intake_store: %s", err);
 	for (size_t i = 0; i < n; i++)
 		classified_clear(&r[i]);

@@ -24,6 +24,7 @@ struct core {
 	struct grouping *grouping;
 	struct action_env env;
 	struct intake_settings settings; /* the service's defaults */
+	int64_t now;                     /* core_store's time of the changes; 0: the clock */
 };
 
 /* The core a test binary shares, opened and closed by the cmocka group functions below, and
