@@ -424,15 +424,14 @@ static uint32_t word_hash(const char *w, size_t len)
  * then cached). *stem points into the cache or the stemmer and is valid until the next call.
  * Returns the stem's length, or -1 if the stemmer failed.
  */
-static int stem_word(struct text_pipeline *p, const char *w, size_t len, const char **stem,
-                     bool *stop)
+static int stem_word(struct text_pipeline *p, const char *w, size_t len, uint32_t h,
+                     const char **stem, bool *stop)
 {
 	const sb_symbol *st;
-	uint32_t h = 0, slot = 0;
+	uint32_t slot = 0;
 	int sl;
 
-	if (len <= STEM_CACHE_MAX_WORD) {
-		h = word_hash(w, len);
+	if (h) {
 		for (slot = h & (STEM_CACHE_SLOTS - 1); p->cache[slot].hash;
 		     slot = (slot + 1) & (STEM_CACHE_SLOTS - 1)) {
 			const struct stem_entry *e = &p->cache[slot];
@@ -450,7 +449,7 @@ static int stem_word(struct text_pipeline *p, const char *w, size_t len, const c
 		return -1;
 	sl = sb_stemmer_length(p->stemmer);
 	*stem = (const char *)st;
-	if (len > STEM_CACHE_MAX_WORD || sl < 0 || (size_t)sl > len)
+	if (!h || sl < 0 || (size_t)sl > len)
 		return sl;
 	if (p->cache_count >= STEM_CACHE_SLOTS / 2 ||
 	    p->cache_used + len + (size_t)sl > STEM_CACHE_BYTES) {
@@ -471,6 +470,56 @@ static int stem_word(struct text_pipeline *p, const char *w, size_t len, const c
 	p->cache_used += len + (size_t)sl;
 	p->cache_count++;
 	return sl;
+}
+
+/* The stem cache key of w[0..len) (0 when too long to be cached), its slot asked for: the
+ * cache is larger than the caches of the CPU, and a miss on each word cost more than all the
+ * rest of tokenising it. The words are stemmed after the whole text is read (stem_tokens). */
+static uint32_t stem_key(const struct text_pipeline *p, const char *w, size_t len)
+{
+	uint32_t h;
+
+	if (len > STEM_CACHE_MAX_WORD)
+		return 0;
+	h = word_hash(w, len);
+	__builtin_prefetch(&p->cache[h & (STEM_CACHE_SLOTS - 1)]);
+	return h;
+}
+
+/* The stems of the words among toks[0..n), written after them into p->buf from used on;
+ * returns the new used. */
+static size_t stem_tokens(struct text_pipeline *p, struct token *toks, size_t n, size_t used)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct token *tk = &toks[i];
+		const char *st;
+		bool stop;
+		int sl;
+
+		if (tk->flags & TOKEN_NUMBER)
+			continue;
+		/* A later word's entry has arrived by now: ask for its bytes too. */
+		if (i + 4 < n && toks[i + 4].word_hash) {
+			const struct stem_entry *e =
+			        &p->cache[toks[i + 4].word_hash & (STEM_CACHE_SLOTS - 1)];
+			if (e->hash)
+				__builtin_prefetch(p->cache_bytes + e->off);
+		}
+		sl = stem_word(p, tk->word, tk->word_len, tk->word_hash, &st, &stop);
+		if (stop)
+			tk->flags |= TOKEN_STOP;
+		if (sl < 0 || (size_t)sl >= p->cap - used) {
+			tk->stem = tk->word;
+			tk->stem_len = tk->word_len;
+		} else {
+			memcpy(p->buf + used, st, (size_t)sl);
+			tk->stem = p->buf + used;
+			tk->stem_len = (uint32_t)sl;
+			used += (size_t)sl;
+			p->buf[used++] = '\0';
+		}
+	}
+	return used;
 }
 
 /* The token being built in p->buf[start..used). */
@@ -635,27 +684,13 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 				tk->word = p->buf + t.start;
 				tk->word_len = (uint32_t)(end - t.start);
 				tk->flags = 0;
-				if (t.number) {
+				tk->stem = tk->word;
+				tk->stem_len = tk->word_len;
+				tk->word_hash = 0;
+				if (t.number)
 					tk->flags |= TOKEN_NUMBER;
-					tk->stem = tk->word;
-					tk->stem_len = tk->word_len;
-				} else {
-					const char *st;
-					bool stop;
-					int sl = stem_word(p, tk->word, tk->word_len, &st, &stop);
-					if (stop)
-						tk->flags |= TOKEN_STOP;
-					if (sl < 0 || (size_t)sl >= p->cap - used) {
-						tk->stem = tk->word;
-						tk->stem_len = tk->word_len;
-					} else {
-						memcpy(p->buf + used, st, (size_t)sl);
-						tk->stem = p->buf + used;
-						tk->stem_len = (uint32_t)sl;
-						used += (size_t)sl;
-						p->buf[used++] = '\0';
-					}
-				}
+				else
+					tk->word_hash = stem_key(p, tk->word, tk->word_len);
 				t.active = false;
 				if (n == max)
 					break;
@@ -682,6 +717,7 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 		}
 		i += adv;
 	}
+	stem_tokens(p, out, n, used);
 	return n;
 }
 

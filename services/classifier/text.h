@@ -58,6 +58,7 @@ struct token {
 	const char *stem;
 	uint32_t word_len, stem_len; /* in bytes, without the NUL */
 	uint32_t flags;              /* enum token_flags */
+	uint32_t word_hash;          /* the pipeline's stem cache key of word (0: not cached) */
 };
 
 /* A new pipeline with its own stemmer. Returns NULL (with err filled) only if libstemmer has
