@@ -102,6 +102,7 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 		         jerr);
 		goto fail;
 	}
+	featurizer_prefetch_rows(c->fz, c->both);
 	c->scores = xcalloc(model_label_count(c->both), sizeof(*c->scores));
 	c->probs = xcalloc(model_label_count(c->topic) + 2, sizeof(*c->probs));
 	c->sub_hits = xcalloc(taxonomy_subtopic_count(c->taxonomy) + 1, sizeof(*c->sub_hits));

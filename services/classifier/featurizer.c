@@ -58,6 +58,8 @@ struct featurizer {
 	size_t mark_cap;
 	float *lw; /* explaining: the label's weight of each position */
 	size_t lw_cap;
+	const char *rows; /* featurizer_prefetch_rows */
+	size_t row_bytes;
 };
 
 void features_config_default(struct features_config *c)
@@ -142,6 +144,11 @@ void featurizer_free(struct featurizer *f)
 	free(f->mark);
 	free(f->lw);
 	free(f);
+}
+
+void featurizer_prefetch_rows(struct featurizer *f, const struct model *m)
+{
+	f->rows = m ? model_rows(m, &f->row_bytes) : NULL;
 }
 
 const struct features_config *featurizer_config(const struct featurizer *f)
@@ -245,6 +252,8 @@ static uint32_t emit(struct featurizer *f, struct fvec *out, uint64_t h, float w
 			return f->slots[s].pos;
 		}
 	}
+	if (f->rows)
+		__builtin_prefetch(f->rows + (size_t)bucket * f->row_bytes);
 	fvec_reserve(out, out->n + 1);
 	f->slots[s].gen = f->gen;
 	f->slots[s].key = bucket;

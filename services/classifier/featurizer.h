@@ -71,6 +71,11 @@ struct featurizer *featurizer_new(const struct features_config *c, char *err, si
 /* Frees f; NULL is accepted. */
 void featurizer_free(struct featurizer *f);
 
+/* From now on f asks the CPU for m's row of each bucket as the bucket first appears in a
+ * vector, so that model_scores finds the rows, scattered over megabytes, in the cache; NULL
+ * stops it. A hint only: the vectors are the same. */
+void featurizer_prefetch_rows(struct featurizer *f, const struct model *m);
+
 /* The configuration f was made with (borrowed). */
 const struct features_config *featurizer_config(const struct featurizer *f);
 

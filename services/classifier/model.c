@@ -206,6 +206,14 @@ uint32_t model_predict(const struct model *m, const struct fvec *x, float *probs
 	return softmax(probs, nl);
 }
 
+const void *model_rows(const struct model *m, size_t *row_bytes)
+{
+	*row_bytes = m->stride * (m->quant == MODEL_QUANT_I8    ? 1
+	                          : m->quant == MODEL_QUANT_I16 ? 2
+	                                                        : 4);
+	return m->w;
+}
+
 uint32_t model_scores(const struct model *m, const struct fvec *x, float *scores)
 {
 	const size_t stride = m->stride;

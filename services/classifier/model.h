@@ -100,6 +100,10 @@ enum model_quant model_quantization(const struct model *m);
  * with the same version are the same model. */
 const char *model_version(const struct model *m);
 
+/* The weights as stored: *row_bytes bytes per bucket from the returned address on, for a
+ * caller that asks the CPU for a bucket's row before model_scores reads it. */
+const void *model_rows(const struct model *m, size_t *row_bytes);
+
 /* The weight of bucket b for label l, dequantised. */
 float model_weight(const struct model *m, uint32_t b, uint32_t l);
 
