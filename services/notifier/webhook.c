@@ -7,7 +7,9 @@
  *
  * (signing the timestamp with the body lets it refuse stale replays), and may use
  * X-Otklik-Delivery, the same on every attempt of one delivery, to drop a repeat after our
- * crash. Any 2xx is accepted; 408, 429 and 5xx are retried; other 4xx are final.
+ * crash; X-Otklik-Event names the event type and X-Otklik-Role why this receiver gets it
+ * (authority, parent, previous, subscriber). Any 2xx is accepted; 408, 429 and 5xx are
+ * retried; other 4xx are final.
  * WEBHOOK_REDIRECT (local runs) sends every webhook to one receiver instead, naming the
  * registered URL in X-Otklik-Original-Url.
  */
@@ -70,9 +72,12 @@ void webhook_send(const struct channel_config *cfg, const char *delivery_key, co
 	char *h_ts = xasprintf("X-Otklik-Timestamp: %s", ts);
 	char *h_id = xasprintf("X-Otklik-Delivery: %s", delivery_key);
 	char *h_type = xasprintf("X-Otklik-Event: %s", type ? type : "");
+	const char *role = json_string_value(json_object_get(payload, "role"));
+	char *h_role = xasprintf("X-Otklik-Role: %s", role ? role : "authority");
 	char *h_orig = xasprintf("X-Otklik-Original-Url: %s", url);
-	const char *headers[] = {"Content-Type: application/json", h_sig, h_ts, h_id, h_type,
-	                         target != url ? h_orig : NULL,    NULL};
+	const char *headers[] = {
+	        "Content-Type: application/json", h_sig, h_ts, h_id, h_type, h_role,
+	        target != url ? h_orig : NULL,    NULL};
 	struct fetch_request fr = {
 	        .method = "POST",
 	        .url = target,
@@ -98,6 +103,7 @@ void webhook_send(const struct channel_config *cfg, const char *delivery_key, co
 	free(h_ts);
 	free(h_id);
 	free(h_type);
+	free(h_role);
 	free(h_orig);
 	free(body);
 }

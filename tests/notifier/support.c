@@ -153,6 +153,7 @@ static void on_hook(void *ctx, const struct http_request *req, struct http_respo
 	const char *delivery = http_request_header(req, "X-Otklik-Delivery");
 	const char *event = http_request_header(req, "X-Otklik-Event");
 	const char *orig = http_request_header(req, "X-Otklik-Original-Url");
+	const char *role = http_request_header(req, "X-Otklik-Role");
 	bool ok = false;
 
 	/* The receiver's side of the contract, written from the README, not from webhook.c. */
@@ -172,11 +173,12 @@ static void on_hook(void *ctx, const struct http_request *req, struct http_respo
 		strbuf_release(&signed_part);
 	}
 	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
-	json_t *answer = arrive(r, REMOTE_WEBHOOK,
-	                        json_pack("{s:s, s:o, s:b, s:s, s:s, s:s}", "path", req->path,
-	                                  "body", body ? body : json_null(), "signature_ok", ok,
-	                                  "delivery", delivery ? delivery : "", "event",
-	                                  event ? event : "", "original_url", orig ? orig : ""));
+	json_t *answer =
+	        arrive(r, REMOTE_WEBHOOK,
+	               json_pack("{s:s, s:o, s:b, s:s, s:s, s:s, s:s}", "path", req->path, "body",
+	                         body ? body : json_null(), "signature_ok", ok, "delivery",
+	                         delivery ? delivery : "", "event", event ? event : "",
+	                         "original_url", orig ? orig : "", "role", role ? role : ""));
 	bool scripted = answer_scripted(r, answer, resp);
 	int status = answer ? (int)json_integer_value(json_object_get(answer, "status")) : 0;
 	if (!scripted && status >= 400)

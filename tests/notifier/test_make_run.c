@@ -117,7 +117,7 @@ static int setup(void **state)
 	if (access(path, X_OK) != 0)
 		return 0; /* the test skips itself */
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	pg_port = 20000 + rand() % 20000;
+	pg_port = testenv_free_port();
 	base = 20000 + rand() % 20000;
 	snprintf(var, sizeof(var), "%s/notifier-run-var", work);
 	snprintf(out_path, sizeof(out_path), "%s/notifier-run.out", work);

@@ -271,6 +271,7 @@ static void test_events_become_notifications(void **state)
 		assert_true(json_is_true(json_object_get(m, "signature_ok")));
 		assert_string_equal(jstr(json_object_get(m, "body"), "schema"),
 		                    "incident_event.v1");
+		assert_string_equal(jstr(m, "role"), "authority");
 	}
 	json_decref(hooks);
 
