@@ -166,6 +166,19 @@ static void test_payloads(void **state)
 	assert_non_null(strstr(jstr(p.items[1].payload, "text"), "Отопление восстановлено"));
 	plan_clear(&p);
 	incident_event_clear(&ev);
+
+	/* A citizen's VK comment is answered under it; numeric ids are taken as text. */
+	json_t *obj = sample_event("e3b", "incident.responded", 42, "a@b.c", "http://h");
+	json_t *vk = json_object_get(json_array_get(json_object_get(obj, "reports"), 0), "thread");
+	json_object_set_new(vk, "owner_id", json_integer(-170000001));
+	json_object_set_new(vk, "comment_id", json_string("4520"));
+	decode(obj, &ev);
+	notify_plan(&r, &ev, KHAKASSIA, &p);
+	assert_string_equal(p.items[0].recipient, "-170000001_4512#4520");
+	assert_string_equal(jstr(p.items[0].payload, "owner_id"), "-170000001");
+	assert_string_equal(jstr(p.items[0].payload, "comment_id"), "4520");
+	plan_clear(&p);
+	incident_event_clear(&ev);
 }
 
 static void test_notice_content(void **state)
