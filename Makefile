@@ -169,7 +169,8 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh tests/run.sh
 
-# Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh).
+# Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh, one
+# script a section: tests/bench/<section>.sh).
 bench: deps
 	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(SHARE_FILES)
 	@B=$(B) sh tests/bench/run.sh

@@ -1,156 +1,58 @@
 #!/bin/sh
 # The benchmarks behind `make bench`: they print figures and write them to
-# $B/bench/results.json; nothing is asserted (throughput is measured by benchmarks that print,
-# not by timed tests). Sections, in order:
+# $BENCH_OUT/results.json; nothing is asserted (throughput is measured by benchmarks that print,
+# not by timed tests). One script a section, tests/bench/<section>.sh, each run as
+# `sh <section>.sh <json file>`: it prints its rows and writes its JSON object to the file.
+# Sections, in order (those whose script is missing are skipped):
 #
-#   classifier  a large message.v1 input made from the project's own texts (the labelled corpus
-#               services/classifier/data/corpus.ndjson and the demo stream
-#               deploy/demo/khakassia_posts.ndjson, with the demo's community names and
-#               coordinates), repeated with small variations up to BENCH_MESSAGES lines; run
-#               through `classifier classify` (the full decision, the service's code path) and
-#               `classifier classify --model` (the shipped topic model alone), one process
-#               pinned to one core; messages per second and the ratio to the reference:
-#               scikit-learn's TF-IDF + linear SVM at about 4,300 texts/s in one Python process
-#               on the St Petersburg appeals (../shared/datasets/README.md).
+#   limits      this machine's limits, measured in the same run: raw librdkafka
+#               produce->consume through the local broker, PostgreSQL COPY and batched inserts
+#   classifier  `classifier classify` on one core, against the scikit-learn reference
+#   collector   HTTP ingest, batches of 100
+#   assigner    classified.v1 records to incidents, one process
+#   notifier    deliveries to a local SMTP server and a webhook receiver
+#   pipeline    the four services together: sustained end-to-end rate, intake->assigned
+#               latency at a comfortable rate and near saturation, resident memory
+#
+# A section reads the limits measured before it from $BENCH_DIR/limits.json (bench_limit in
+# common.sh) to print its ratio to the limit that bounds it.
 #
 # Environment: B (build directory, default build/dev; the binaries must be built: `make bench`
-# does), BENCH_MESSAGES (default 200000), BENCH_CPU (the core to pin to, default 0), BENCH_OUT
-# (where results.json goes, default $B/bench).
+# does), BENCH_OUT (where results.json goes, default $B/bench), BENCH_SECTIONS (default all,
+# in the order above), BENCH_SIZE (small: a quick run of every section at a tiny size, for the
+# smoke test; default full), and each section's own settings (see its script).
 set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
-N=${BENCH_MESSAGES:-200000}
-CPU=${BENCH_CPU:-0}
-REFERENCE=4300
 OUT=${BENCH_OUT:-$B/bench}
-WORK=$(mktemp -d /tmp/incident-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+SECTIONS=${BENCH_SECTIONS:-limits classifier collector assigner notifier pipeline}
+BENCH_DIR=$(mktemp -d /tmp/incident-bench.XXXXXX)
+trap 'rm -rf "$BENCH_DIR"' EXIT
+export B BENCH_DIR
 mkdir -p "$OUT"
 
-pin=""
-command -v taskset >/dev/null 2>&1 && taskset -c "$CPU" true 2>/dev/null && pin="taskset -c $CPU"
-
-# ---- classifier -----------------------------------------------------------------------------
-# The texts are copied as the JSON string literals they are in the sources, so no JSON tool is
-# needed. Round 0 is the texts as written; each later round adds one of a few closing phrases
-# and a house number, so that no two lines of a round are the same text.
-awk -v n="$N" '
-function literal(s, key,    at, rest) {
-	at = index(s, "\"" key "\":")
-	if (at == 0)
-		return ""
-	rest = substr(s, at + length(key) + 3)
-	sub(/^ */, "", rest)
-	if (!match(rest, /^"([^"\\]|\\.)*"/))
-		return ""
-	return substr(rest, 1, RLENGTH)
-}
-function number(s, key,    at, rest) {
-	at = index(s, "\"" key "\":")
-	if (at == 0)
-		return ""
-	rest = substr(s, at + length(key) + 3)
-	sub(/^ */, "", rest)
-	if (!match(rest, /^-?[0-9]+(\.[0-9]+)?/))
-		return ""
-	return substr(rest, 1, RLENGTH)
-}
-BEGIN { m = 0 }
-{
-	t = literal($0, "text")
-	if (t == "")
-		next
-	text[m] = substr(t, 2, length(t) - 2)
-	c = index($0, "\"community\":")
-	community[m] = c ? literal(substr($0, c), "name") : ""
-	lat[m] = number($0, "lat")
-	lon[m] = number($0, "lon")
-	m++
-}
-END {
-	split("Примите меры!|Сколько можно?|Просим разобраться.|Фото в комментариях.|" \
-	      "Уже писали, ответа нет.|Помогите, пожалуйста|Администрация, ответьте!|" \
-	      "Жители дома", tails, "|")
-	for (i = 0; i < n; i++) {
-		k = i % m
-		round = int(i / m)
-		t = text[k]
-		if (round > 0)
-			t = t " " tails[1 + (round + k) % 8] " д. " (1 + (round * 7 + k) % 150)
-		line = "{\"schema\":\"message.v1\",\"id\":\"bench:" i "\",\"source\":\"bench\"," \
-		       "\"external_id\":\"" i "\",\"text\":\"" t "\",\"posted_at\":" \
-		       "\"2026-11-28T00:00:00Z\",\"received_at\":\"2026-11-28T00:00:01Z\""
-		if (community[k] != "")
-			line = line ",\"community\":{\"name\":" community[k] "}"
-		if (lat[k] != "" && lon[k] != "")
-			line = line ",\"location\":{\"lat\":" lat[k] ",\"lon\":" lon[k] "}"
-		print line "}"
-	}
-}' services/classifier/data/corpus.ndjson deploy/demo/khakassia_posts.ndjson >"$WORK/messages.ndjson"
-
-bytes=$(wc -c <"$WORK/messages.ndjson")
-
-# Runs one classify command over the input; prints its --stats line's figures as
-# "messages seconds per_second decoding_us deciding_us writing_us".
-run_classify() {
-	# shellcheck disable=SC2086
-	$pin "$B/bin/classifier" classify --stats "$@" <"$WORK/messages.ndjson" >"$WORK/out.ndjson" \
-		2>"$WORK/stats.txt"
-	bad=$(grep -c '"error"' "$WORK/out.ndjson" || true)
-	if [ "$bad" != 0 ]; then
-		echo "bench: $bad input lines were refused:" >&2
-		grep -m 3 '"error"' "$WORK/out.ndjson" >&2
-		exit 1
-	fi
-	sed -n 's/^classified \([0-9]*\) [a-z]* ([0-9]* bad lines) in \([0-9.]*\) s: \([0-9]*\) [a-z]*\/s; per [a-z]*: decoding \([0-9.]*\) us, [a-z]* \([0-9.]*\) us, writing \([0-9.]*\) us$/\1 \2 \3 \4 \5 \6/p' \
-		"$WORK/stats.txt"
-}
-
-set -- $(run_classify)
-full="$*"
-set -- $(run_classify --model "$B/share/classifier/topic.model")
-model="$*"
-[ -n "$full" ] && [ -n "$model" ] || { echo "bench: classify printed no figures" >&2; exit 1; }
-
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)
-echo "bench: $N messages ($((bytes / 1024 / 1024)) MB of message.v1) from the project's own texts," \
-	"one process${pin:+ pinned to core $CPU}; ${cpu:-unknown CPU}"
-echo
-printf '%-46s %9s %8s %12s %10s   %s\n' "classifier" "messages" "seconds" "per second" \
-	"x 4,300/s" "us per message: decoding, deciding, writing"
-row() {
-	# name messages seconds per_second decoding deciding writing
-	printf '%-46s %9s %8s %12s %10s   %s, %s, %s\n' "$1" "$2" "$3" "$4" \
-		"$(awk -v r="$4" -v ref="$REFERENCE" 'BEGIN { printf "%.1f", r / ref }')" "$5" "$6" "$7"
-}
-# shellcheck disable=SC2086
-row "classify (full decision, classified.v1 out)" $full
-# shellcheck disable=SC2086
-row "classify --model (topic model alone)" $model
+cores=$(nproc 2>/dev/null || echo 1)
+mem=$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo 2>/dev/null || echo 0)
+echo "bench: ${cpu:-unknown CPU}, $cores cores, $mem MB; the whole stack on this machine"
 
-json_row() {
-	awk -v name="$1" -v what="$2" -v ref="$REFERENCE" -v m="$3" -v s="$4" -v r="$5" -v d="$6" \
-		-v c="$7" -v w="$8" 'BEGIN {
-		printf "{\"name\":\"%s\",\"what\":\"%s\",\"messages\":%d,\"seconds\":%s," \
-		       "\"per_second_per_core\":%d,\"ratio_to_reference\":%.2f," \
-		       "\"us_per_message\":{\"decoding\":%s,\"deciding\":%s,\"writing\":%s}}",
-		       name, what, m, s, r, r / ref, d, c, w
-	}'
-}
+done_sections=""
+for s in $SECTIONS; do
+	[ -f "tests/bench/$s.sh" ] || continue
+	sh "tests/bench/$s.sh" "$BENCH_DIR/$s.json"
+	done_sections="$done_sections $s"
+done
+
 {
 	printf '{"schema":"bench.v1","created_at":"%s",' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf '"machine":{"cpu":"%s","cores":%s,"pinned":%s},' "$cpu" "$(nproc 2>/dev/null || echo 1)" \
-		"$([ -n "$pin" ] && echo true || echo false)"
-	printf '"sections":[{"section":"classifier","input":{"messages":%s,"bytes":%s,' "$N" "$bytes"
-	printf '"from":["services/classifier/data/corpus.ndjson","deploy/demo/khakassia_posts.ndjson"]},'
-	printf '"reference":{"per_second":%s,"what":"scikit-learn TF-IDF + linear SVM, one Python process, St Petersburg appeals"},' "$REFERENCE"
-	printf '"results":['
-	# shellcheck disable=SC2086
-	json_row classify "full decision: incident and topic models, lexicon, gazetteer, urgency; classified.v1 out" $full
-	printf ','
-	# shellcheck disable=SC2086
-	json_row classify_model "the shipped topic model alone (classify --model)" $model
-	printf ']}]}\n'
+	printf '"machine":{"cpu":"%s","cores":%s,"memory_mb":%s},"sections":[' "$cpu" "$cores" "$mem"
+	sep=""
+	for s in $done_sections; do
+		printf '%s' "$sep"
+		tr -d '\n' <"$BENCH_DIR/$s.json"
+		sep=","
+	done
+	printf ']}\n'
 } >"$OUT/results.json"
 echo
 echo "bench: written to $OUT/results.json"
