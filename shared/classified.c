@@ -17,13 +17,40 @@ static void put_string(json_t *obj, const char *key, const char *value)
 		json_object_set_new(obj, key, json_string(value));
 }
 
-/* A copy of value, or an empty array (or object) when it is NULL. */
-static void put_copy(json_t *obj, const char *key, const json_t *value, bool is_object)
+/* A copy of value, or an empty array when it is NULL. */
+static void put_copy(json_t *obj, const char *key, const json_t *value)
 {
-	json_object_set_new(obj, key,
-	                    value       ? json_deep_copy(value)
-	                    : is_object ? json_object()
-	                                : json_array());
+	json_object_set_new(obj, key, value ? json_deep_copy(value) : json_array());
+}
+
+/* scores from c->values when it is NULL. */
+static json_t *scores_json(const struct classification *c)
+{
+	json_t *o;
+
+	if (c->scores)
+		return json_deep_copy(c->scores);
+	o = json_object();
+	for (size_t i = 0; i < c->values.ntopics; i++)
+		json_object_set_new(o, c->values.topic[i], json_real(c->values.score[i]));
+	return o;
+}
+
+/* top_features from c->values when it is NULL. */
+static json_t *features_json(const struct classification *c)
+{
+	json_t *a;
+
+	if (c->top_features)
+		return json_deep_copy(c->top_features);
+	a = json_array();
+	for (size_t i = 0; i < c->values.nfeatures; i++) {
+		json_t *f = json_object();
+		json_object_set_new(f, "feature", json_string(c->values.feature[i]));
+		json_object_set_new(f, "weight", json_real(c->values.weight[i]));
+		json_array_append_new(a, f);
+	}
+	return a;
 }
 
 json_t *classified_encode(const struct classified *r)
@@ -38,18 +65,18 @@ json_t *classified_encode(const struct classified *r)
 	put_string(k, "topic", c->topic);
 	json_object_set_new(k, "topic_score", json_real(c->topic_score));
 	put_string(k, "subtopic", c->subtopic);
-	put_copy(k, "scores", c->scores, true);
+	json_object_set_new(k, "scores", scores_json(c));
 	json_object_set_new(k, "municipality",
 	                    c->municipality ? json_string(c->municipality) : json_null());
 	put_string(k, "municipality_method",
 	           c->municipality_method ? c->municipality_method : "none");
 	json_object_set_new(k, "municipality_confidence", json_real(c->municipality_confidence));
 	json_object_set_new(k, "municipality_ambiguous", json_boolean(c->municipality_ambiguous));
-	put_copy(k, "municipality_evidence", c->municipality_evidence, false);
-	put_copy(k, "municipality_candidates", c->municipality_candidates, false);
+	put_copy(k, "municipality_evidence", c->municipality_evidence);
+	put_copy(k, "municipality_candidates", c->municipality_candidates);
 	put_string(k, "urgency", c->urgency);
-	put_copy(k, "urgency_terms", c->urgency_terms, false);
-	put_copy(k, "top_features", c->top_features, false);
+	put_copy(k, "urgency_terms", c->urgency_terms);
+	json_object_set_new(k, "top_features", features_json(c));
 	put_string(k, "model_version", c->model_version);
 	json_object_set_new(k, "classified_at", json_string(at));
 

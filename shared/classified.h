@@ -27,6 +27,26 @@
 
 #define CLASSIFIED_SCHEMA "classified.v1"
 
+#define CLASSIFICATION_MAX_TOPICS 32
+#define CLASSIFICATION_MAX_FEATURES 8
+#define CLASSIFICATION_FEATURE_BYTES 96
+
+/*
+ * classification.scores and classification.top_features as plain values. A producer that has
+ * them as numbers (the classifier) fills these and leaves the JSON members NULL: building a
+ * jansson value for each of two dozen numbers, and freeing them, cost it more than deciding.
+ * Every encoder reads them where the JSON member is NULL (classified_encode; the classifier's
+ * writer); the decoder fills the JSON members.
+ */
+struct classification_values {
+	size_t ntopics;
+	const char *topic[CLASSIFICATION_MAX_TOPICS]; /* borrowed; must outlive the record */
+	double score[CLASSIFICATION_MAX_TOPICS];
+	size_t nfeatures;
+	char feature[CLASSIFICATION_MAX_FEATURES][CLASSIFICATION_FEATURE_BYTES]; /* UTF-8 */
+	double weight[CLASSIFICATION_MAX_FEATURES];
+};
+
 struct classification {
 	bool incident;
 	double incident_score;           /* probability that it is an incident, 0..1 */
@@ -44,7 +64,8 @@ struct classification {
 	json_t *urgency_terms;           /* array of strings that made it high */
 	json_t *top_features;            /* array of {"feature": string, "weight": number} */
 	char *model_version;
-	int64_t classified_at; /* ms since the epoch, UTC */
+	int64_t classified_at;               /* ms since the epoch, UTC */
+	struct classification_values values; /* scores and top_features when those are NULL */
 };
 
 struct classified {

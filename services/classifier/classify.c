@@ -19,6 +19,11 @@
 #include "xalloc.h"
 
 #define TOP_FEATURES 5
+_Static_assert(TOP_FEATURES <= CLASSIFICATION_MAX_FEATURES &&
+                       sizeof(((struct feature_weight *)0)->name) == CLASSIFICATION_FEATURE_BYTES,
+               "the explaining features fit classification_values");
+_Static_assert(TAXONOMY_NTOPICS <= CLASSIFICATION_MAX_TOPICS,
+               "every topic fits classification_values");
 /* Measured on text nobody here wrote (README): the shipped model alone reaches topic accuracy
  * 0.36 on the Kursk and St Petersburg appeals, with the lexicon at this weight 0.52 and 0.43. */
 #define LEXICON_WEIGHT 1.0
@@ -95,6 +100,11 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 		         p->incident_model, p->topic_model);
 		goto fail;
 	}
+	if (model_label_count(c->topic) > CLASSIFICATION_MAX_TOPICS) {
+		snprintf(why, sizeof(why), "%s: more than %d labels", p->topic_model,
+		         CLASSIFICATION_MAX_TOPICS);
+		goto fail;
+	}
 	if (!(c->fz = featurizer_new(model_features(c->topic), why, sizeof(why))))
 		goto fail;
 	if (!(c->both = model_join(c->incident, c->topic, jerr, sizeof(jerr)))) {
@@ -146,9 +156,11 @@ const char *classifier_version(const struct classifier *c)
 	return c->version;
 }
 
+/* The strings as a JSON array; NULL, which every encoder writes as [], when there are none
+ * (most records: an array allocated and freed for nothing). */
 static json_t *string_array(const char *const *items, size_t n)
 {
-	json_t *a = json_array();
+	json_t *a = n ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(a, json_string(items[i]));
 	return a;
@@ -203,21 +215,19 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	}
 	out->topic = xstrdup(model_label(c->topic, best));
 	out->topic_score = four_decimals(c->probs[best]);
-	out->scores = json_object();
-	for (uint32_t i = 0; i < model_label_count(c->topic); i++)
-		json_object_set_new(out->scores, model_label(c->topic, i),
-		                    json_real(four_decimals(c->probs[i])));
+	/* As plain values (classified.h): the labels are topic codes, static in taxonomy.c. */
+	out->values.ntopics = model_label_count(c->topic);
+	for (uint32_t i = 0; i < model_label_count(c->topic); i++) {
+		out->values.topic[i] = taxonomy_topics[c->lexicon[i]];
+		out->values.score[i] = four_decimals(c->probs[i]);
+	}
 	out->subtopic = xstrdup(taxonomy_subtopic(c->taxonomy, c->sub_hits, out->topic, NULL));
 
 	struct feature_weight fw[TOP_FEATURES];
-	size_t nfw = features_explain(c->fz, c->both, &c->x, 2 + best, fw, TOP_FEATURES);
-	out->top_features = json_array();
-	for (size_t i = 0; i < nfw; i++) {
-		/* Built member by member: json_pack's format parsing cost more than the members. */
-		json_t *f = json_object();
-		json_object_set_new(f, "feature", json_string(fw[i].name));
-		json_object_set_new(f, "weight", json_real(four_decimals((double)fw[i].weight)));
-		json_array_append_new(out->top_features, f);
+	out->values.nfeatures = features_explain(c->fz, c->both, &c->x, 2 + best, fw, TOP_FEATURES);
+	for (size_t i = 0; i < out->values.nfeatures; i++) {
+		memcpy(out->values.feature[i], fw[i].name, sizeof(fw[i].name));
+		out->values.weight[i] = four_decimals((double)fw[i].weight);
 	}
 
 	struct place_result place;
@@ -227,10 +237,12 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
 	out->municipality_method = xstrdup(place_method_name(place.method));
 	out->municipality_confidence = four_decimals(place.confidence);
 	out->municipality_ambiguous = place.ambiguous;
-	out->municipality_evidence = json_array();
+	if (place.nevidence)
+		out->municipality_evidence = json_array();
 	for (size_t i = 0; i < place.nevidence; i++)
 		json_array_append_new(out->municipality_evidence, json_string(place.evidence[i]));
-	out->municipality_candidates = json_array();
+	if (place.ncandidates)
+		out->municipality_candidates = json_array();
 	for (size_t i = 0; i < place.ncandidates; i++)
 		json_array_append_new(out->municipality_candidates,
 		                      json_string(place.candidates[i].municipality));
@@ -357,7 +369,19 @@ void classifier_write(struct strbuf *b, const struct classified *r)
 	write_string(b, ",\"topic\":", c->topic);
 	write_real(b, ",\"topic_score\":", c->topic_score);
 	write_string(b, ",\"subtopic\":", c->subtopic);
-	write_json(b, ",\"scores\":", c->scores, "{}");
+	if (c->scores) {
+		write_json(b, ",\"scores\":", c->scores, "{}");
+	} else {
+		strbuf_addstr(b, ",\"scores\":{");
+		for (size_t i = 0; i < c->values.ntopics; i++) {
+			if (i)
+				strbuf_addch(b, ',');
+			json_out_string(b, c->values.topic[i], strlen(c->values.topic[i]));
+			strbuf_addch(b, ':');
+			json_out_real(b, c->values.score[i]);
+		}
+		strbuf_addch(b, '}');
+	}
 	if (c->municipality)
 		write_string(b, ",\"municipality\":", c->municipality);
 	else
@@ -370,7 +394,22 @@ void classifier_write(struct strbuf *b, const struct classified *r)
 	write_json(b, ",\"municipality_candidates\":", c->municipality_candidates, "[]");
 	write_string(b, ",\"urgency\":", c->urgency);
 	write_json(b, ",\"urgency_terms\":", c->urgency_terms, "[]");
-	write_json(b, ",\"top_features\":", c->top_features, "[]");
+	if (c->top_features) {
+		write_json(b, ",\"top_features\":", c->top_features, "[]");
+	} else {
+		strbuf_addstr(b, ",\"top_features\":[");
+		for (size_t i = 0; i < c->values.nfeatures; i++) {
+			size_t start;
+			strbuf_addstr(b, i ? ",{" : "{");
+			start = b->len;
+			write_string(b, ",\"feature\":", c->values.feature[i]);
+			write_real(b, ",\"weight\":", c->values.weight[i]);
+			/* The first member's comma dropped: the object opens with it. */
+			memmove(b->buf + start, b->buf + start + 1, b->len-- - start);
+			strbuf_addch(b, '}');
+		}
+		strbuf_addch(b, ']');
+	}
 	write_string(b, ",\"model_version\":", c->model_version);
 	rfc3339_format(c->classified_at, at);
 	write_string(b, ",\"classified_at\":", at);

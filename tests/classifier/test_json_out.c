@@ -210,6 +210,18 @@ static void test_records_of_every_shape(void **state)
 	c->model_version = xstrdup("v");
 	/* NULL json members are written empty; municipality null; method "none". */
 	assert_same_record(&r);
+	/* Scores and features as plain values (classified.h), then also as JSON, which wins. */
+	c->values.ntopics = 2;
+	c->values.topic[0] = "housing";
+	c->values.score[0] = 0.5;
+	c->values.topic[1] = "roads";
+	c->values.score[1] = 1e-5;
+	c->values.nfeatures = 2;
+	strcpy(c->values.feature[0], "char:_ост\"");
+	c->values.weight[0] = -0.0012;
+	strcpy(c->values.feature[1], "\xff");
+	c->values.weight[1] = 3;
+	assert_same_record(&r);
 
 	m->kind = xstrdup("comment");
 	m->revision = 3;

@@ -67,6 +67,52 @@ static void test_round_trip(void **state)
 	classified_clear(&r);
 }
 
+/* scores and top_features given as plain values (classified.h) are encoded as the JSON members
+ * would be; the JSON members, when set, win. */
+static void test_encode_values(void **state)
+{
+	struct classified r;
+	struct field_error e;
+	(void)state;
+
+	assert_int_equal(classified_decode_bytes(good, strlen(good), &r, &e), 0);
+	json_t *want = classified_encode(&r);
+	json_decref(r.c.scores);
+	json_decref(r.c.top_features);
+	r.c.scores = r.c.top_features = NULL;
+	r.c.values.ntopics = 2;
+	r.c.values.topic[0] = "housing";
+	r.c.values.score[0] = 0.875;
+	r.c.values.topic[1] = "roads";
+	r.c.values.score[1] = 0.125;
+	r.c.values.nfeatures = 1;
+	strcpy(r.c.values.feature[0], "stem:отоплен");
+	r.c.values.weight[0] = 0.42;
+	json_t *got = classified_encode(&r);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+
+	/* None: an empty object and an empty array. */
+	r.c.values.ntopics = r.c.values.nfeatures = 0;
+	got = classified_encode(&r);
+	json_t *k = json_object_get(got, "classification");
+	assert_int_equal(json_object_size(json_object_get(k, "scores")), 0);
+	assert_true(json_is_object(json_object_get(k, "scores")));
+	assert_int_equal(json_array_size(json_object_get(k, "top_features")), 0);
+	assert_true(json_is_array(json_object_get(k, "top_features")));
+	json_decref(got);
+
+	/* A JSON member set is taken over the values. */
+	r.c.values.ntopics = 1;
+	r.c.scores = json_pack("{s:f}", "waste", 1.0);
+	got = classified_encode(&r);
+	k = json_object_get(got, "classification");
+	assert_true(json_equal(json_object_get(k, "scores"), r.c.scores));
+	json_decref(got);
+	json_decref(want);
+	classified_clear(&r);
+}
+
 /* Replaces the first occurrence of `from` in the good record and expects `field` refused. */
 static void expect_bad(const char *from, const char *to, const char *field)
 {
@@ -104,6 +150,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_encode_values),
 	        cmocka_unit_test(test_bad_records_name_the_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
