@@ -277,6 +277,23 @@ const char *http_request_header(const struct http_request *req, const char *name
 	return MHD_lookup_connection_value(in->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_request_bearer(const struct http_request *req)
+{
+	const char *auth = http_request_header(req, "Authorization");
+
+	return auth && strncasecmp(auth, "Bearer ", 7) == 0 ? auth + 7 : NULL;
+}
+
+bool http_secret_equal(const char *expected, const char *given)
+{
+	size_t le = strlen(expected), lg = strlen(given);
+	unsigned char diff = (unsigned char)(le != lg);
+
+	for (size_t i = 0; i < lg; i++)
+		diff |= (unsigned char)(given[i] ^ expected[le ? i % le : 0]);
+	return diff == 0 && le == lg;
+}
+
 const char *http_request_query(const struct http_request *req, const char *name)
 {
 	const struct request_internal *in = req ? req->internal : NULL;

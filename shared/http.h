@@ -39,6 +39,14 @@ struct http_request {
 
 /* A request header (case-insensitive name), or NULL. Valid during the handler call. */
 const char *http_request_header(const struct http_request *req, const char *name);
+
+/* The token of an "Authorization: Bearer <token>" header (scheme case-insensitive), or NULL when
+ * the request has none. Borrowed from req. */
+const char *http_request_bearer(const struct http_request *req);
+
+/* Whether a secret someone gave equals the expected one, in time that does not depend on where
+ * they differ (so the comparison does not leak the token a character at a time). */
+bool http_secret_equal(const char *expected, const char *given);
 /* A query-string argument (already URL-decoded), or NULL. Valid during the handler call. */
 const char *http_request_query(const struct http_request *req, const char *name);
 /* A "{name}" path parameter captured by the route, or NULL. Valid during the handler call. */

@@ -120,25 +120,15 @@ fail:
 	return NULL;
 }
 
-/* Compares in time independent of where the strings differ. */
-static bool secret_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = (unsigned char)(la != lb);
-	for (size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return diff == 0;
-}
-
 const struct auth_principal *auth_check(const struct auth *a, const struct http_request *req)
 {
-	const char *h = http_request_header(req, "Authorization");
+	const char *given = http_request_bearer(req);
 	const struct auth_principal *found = NULL;
 
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+	if (!given)
 		return NULL;
 	for (size_t i = 0; i < a->n; i++)
-		if (secret_equal(a->tokens[i].secret, h + 7))
+		if (http_secret_equal(a->tokens[i].secret, given))
 			found = &a->tokens[i].who;
 	return found;
 }

@@ -105,25 +105,14 @@ void ingest_free(struct ingest *in)
 	free(in);
 }
 
-/* Compares in time independent of where the strings differ. */
-static bool secret_equal(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned char diff = (unsigned char)(la != lb);
-	for (size_t i = 0; i < la; i++)
-		diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
-	return diff == 0;
-}
-
 static const struct token *authenticate(const struct ingest *in, const struct http_request *req)
 {
-	const char *auth = http_request_header(req, "Authorization");
-	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+	const char *given = http_request_bearer(req);
+	if (!given)
 		return NULL;
-	const char *given = auth + 7;
 	const struct token *found = NULL;
 	for (size_t i = 0; i < in->ntokens; i++)
-		if (secret_equal(in->tokens[i].secret, given))
+		if (http_secret_equal(in->tokens[i].secret, given))
 			found = &in->tokens[i];
 	return found;
 }

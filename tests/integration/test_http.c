@@ -269,6 +269,20 @@ static void test_get_with_params_query_and_header(void **state)
 	http_client_free(c);
 }
 
+/* Tokens: equal only when equal whole, whatever the lengths (the services' bearer checks). */
+static void test_secret_equal(void **state)
+{
+	(void)state;
+	assert_true(http_secret_equal("s3cret-token", "s3cret-token"));
+	assert_false(http_secret_equal("s3cret-token", "s3cret-tokeN"));
+	assert_false(http_secret_equal("s3cret-token", "s3cret"));
+	assert_false(http_secret_equal("s3cret", "s3cret-token"));
+	assert_false(http_secret_equal("abc", "abcabc"));
+	assert_false(http_secret_equal("abc", ""));
+	assert_false(http_secret_equal("", "abc"));
+	assert_true(http_secret_equal("", ""));
+}
+
 static void test_unknown_path_is_404_json(void **state)
 {
 	struct fixture *f = *state;
@@ -659,6 +673,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_response_headers, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_bad_route_patterns, setup, teardown),
 	        cmocka_unit_test(test_thread_pool),
+	        cmocka_unit_test(test_secret_equal),
 	        cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_readyz_checks_and_draining, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_metrics_render_and_promtool, setup, teardown),
