@@ -898,12 +898,13 @@ static size_t scan(const struct gazetteer *g, const struct token *toks, size_t n
 		for (size_t L = 1; L <= g->max_words && i + L <= n; L++) {
 			const struct token *t = &toks[i + L - 1];
 			const struct form *f;
-			if (L > 1) {
-				hw = fnv1a64(hw, " ", 1);
-				hs = fnv1a64(hs, " ", 1);
+			if (L == 1) {
+				hw = t->word_fnv;
+				hs = t->stem_fnv;
+			} else {
+				hw = fnv1a64(fnv1a64(hw, " ", 1), t->word, t->word_len);
+				hs = fnv1a64(fnv1a64(hs, " ", 1), t->stem, t->stem_len);
 			}
-			hw = fnv1a64(hw, t->word, t->word_len);
-			hs = fnv1a64(hs, t->stem, t->stem_len);
 			f = map_find_tokens(&g->words, hw, toks, i, L, false);
 			if (!f)
 				f = map_find_tokens(&g->stems, hs, toks, i, L, true);

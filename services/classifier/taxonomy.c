@@ -260,8 +260,7 @@ void taxonomy_match(const struct taxonomy *t, const struct token *toks, size_t n
 	memset(hits, 0, t->nsubs * sizeof(*hits));
 	for (size_t at = 0; at < n; at++) {
 		const struct token *tok = &toks[at];
-		uint64_t h = fnv1a64(FNV1A64_OFFSET, tok->stem, tok->stem_len);
-		uint32_t i = slot_for(t, tok->stem, tok->stem_len, h)->head;
+		uint32_t i = slot_for(t, tok->stem, tok->stem_len, tok->stem_fnv)->head;
 
 		for (; i; i = t->terms[i - 1].next) {
 			const struct term *term = &t->terms[i - 1];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "utf8.h"
 #include "xalloc.h"
 
@@ -408,17 +409,6 @@ void text_free(struct text_pipeline *p)
 	free(p);
 }
 
-static uint32_t word_hash(const char *w, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)w[i];
-		h *= 16777619u;
-	}
-	return h ? h : 1;
-}
-
 /*
  * The stem of w[0..len) and whether it is a stop word, from the cache or from Snowball (and
  * then cached). *stem points into the cache or the stemmer and is valid until the next call.
@@ -475,13 +465,14 @@ static int stem_word(struct text_pipeline *p, const char *w, size_t len, uint32_
 /* The stem cache key of w[0..len) (0 when too long to be cached), its slot asked for: the
  * cache is larger than the caches of the CPU, and a miss on each word cost more than all the
  * rest of tokenising it. The words are stemmed after the whole text is read (stem_tokens). */
-static uint32_t stem_key(const struct text_pipeline *p, const char *w, size_t len)
+static uint32_t stem_key(const struct text_pipeline *p, const struct token *tk)
 {
 	uint32_t h;
 
-	if (len > STEM_CACHE_MAX_WORD)
+	if (tk->word_len > STEM_CACHE_MAX_WORD)
 		return 0;
-	h = word_hash(w, len);
+	h = (uint32_t)(tk->word_fnv ^ tk->word_fnv >> 32);
+	h = h ? h : 1;
 	__builtin_prefetch(&p->cache[h & (STEM_CACHE_SLOTS - 1)]);
 	return h;
 }
@@ -515,6 +506,7 @@ static size_t stem_tokens(struct text_pipeline *p, struct token *toks, size_t n,
 			memcpy(p->buf + used, st, (size_t)sl);
 			tk->stem = p->buf + used;
 			tk->stem_len = (uint32_t)sl;
+			tk->stem_fnv = fnv1a64(FNV1A64_OFFSET, tk->stem, tk->stem_len);
 			used += (size_t)sl;
 			p->buf[used++] = '\0';
 		}
@@ -687,10 +679,12 @@ size_t text_tokens(struct text_pipeline *p, const char *s, size_t len, struct to
 				tk->stem = tk->word;
 				tk->stem_len = tk->word_len;
 				tk->word_hash = 0;
+				tk->word_fnv = tk->stem_fnv =
+				        fnv1a64(FNV1A64_OFFSET, tk->word, tk->word_len);
 				if (t.number)
 					tk->flags |= TOKEN_NUMBER;
 				else
-					tk->word_hash = stem_key(p, tk->word, tk->word_len);
+					tk->word_hash = stem_key(p, tk);
 				t.active = false;
 				if (n == max)
 					break;

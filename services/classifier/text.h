@@ -59,6 +59,9 @@ struct token {
 	uint32_t word_len, stem_len; /* in bytes, without the NUL */
 	uint32_t flags;              /* enum token_flags */
 	uint32_t word_hash;          /* the pipeline's stem cache key of word (0: not cached) */
+	/* fnv1a64(FNV1A64_OFFSET, ...) of word and of stem (hash.h): the key every stage looks
+	 * a token up by, hashed once here rather than once in each. */
+	uint64_t word_fnv, stem_fnv;
 };
 
 /* A new pipeline with its own stemmer. Returns NULL (with err filled) only if libstemmer has

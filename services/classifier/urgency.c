@@ -437,8 +437,10 @@ int urgency_assess_tokens(const struct urgency_rules *r, const struct token *tok
 	for (size_t i = 0; i < n; i++) {
 		uint32_t letters;
 		size_t kl = key_len_of(toks[i].stem, toks[i].stem_len, &letters);
-		const struct bucket *b =
-		        bucket_find(r, toks[i].stem, kl, fnv1a64(FNV1A64_OFFSET, toks[i].stem, kl));
+		const struct bucket *b = bucket_find(
+		        r, toks[i].stem, kl,
+		        kl == toks[i].stem_len ? toks[i].stem_fnv
+		                               : fnv1a64(FNV1A64_OFFSET, toks[i].stem, kl));
 
 		for (uint32_t k = 0; b && k < b->n; k++) {
 			uint32_t p = b->phrases[k];
