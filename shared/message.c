@@ -217,6 +217,7 @@ int message_decode(const json_t *obj, struct message *m, struct field_error *e)
 		message_clear(m);
 		return -1;
 	}
+	m->strings_checked = true; /* by field_string, each */
 	return 0;
 }
 
@@ -238,7 +239,7 @@ struct fast {
 struct fast_value {
 	enum { FAST_ABSENT, FAST_STRING, FAST_INTEGER, FAST_REAL } type;
 	char *s; /* FAST_STRING: decoded, NUL-terminated, owned */
-	size_t len;
+	size_t len, chars;
 	int64_t i;
 	double d;
 };
@@ -255,6 +256,29 @@ static bool fast_eat(struct fast *f, char c)
 	if (f->p >= f->end || *f->p != c)
 		return false;
 	f->p++;
+	return true;
+}
+
+/*
+ * Whether s[0..len) is valid UTF-8 without NUL (what utf8_invalid_at accepts), with its length
+ * in code points: one pass where utf8_invalid_at and utf8_length take two, and ASCII and the
+ * two-byte sequences of Cyrillic decided here (the same rule as utf8_seq_len's: a lead byte
+ * C2..DF and one continuation byte), everything else by utf8_seq_len.
+ */
+static bool fast_utf8(const char *s, size_t len, size_t *chars)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0;
+
+	for (size_t i = 0, k; i < len; i += k, n++) {
+		if (u[i] - 1u < 0x7Fu)
+			k = 1;
+		else if (u[i] >= 0xC2 && u[i] <= 0xDF && i + 1 < len && (u[i + 1] & 0xC0) == 0x80)
+			k = 2;
+		else if (!u[i] || !(k = utf8_seq_len(s + i, len - i)))
+			return false;
+	}
+	*chars = n;
 	return true;
 }
 
@@ -297,7 +321,7 @@ static bool fast_string(struct fast *f, struct fast_value *v)
 	v->s[v->len] = '\0';
 	v->type = FAST_STRING;
 	f->p = q + 1;
-	return utf8_invalid_at(v->s, v->len) < 0;
+	return fast_utf8(v->s, v->len, &v->chars);
 }
 
 static bool is_digit(char c)
@@ -453,7 +477,7 @@ static bool fast_take(struct fast_value *v, bool required, size_t max_chars, cha
 	if (v->type == FAST_ABSENT)
 		return !required;
 	if (v->type != FAST_STRING || (required && v->len == 0) ||
-	    (max_chars && utf8_length(v->s, v->len) > max_chars))
+	    (max_chars && v->chars > max_chars))
 		return false;
 	*dst = v->s;
 	v->s = NULL;
@@ -508,6 +532,7 @@ static bool fast_fields(struct fast_value *v, struct message *m)
 	                                       !fast_coordinate(&v[F_LON], 180, &m->lon))))
 		return false;
 	m->has_coords = has_lat;
+	m->strings_checked = true; /* by fast_string, each */
 	return true;
 }
 

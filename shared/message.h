@@ -51,6 +51,9 @@ struct message {
 	/* Object of scalar values identifying where to reply in the source
 	 * (e.g. {"owner_id":"-1","post_id":"5"}), or NULL; owned reference. */
 	json_t *thread;
+	/* Set by the decoders: every string above has been checked valid UTF-8 without NUL, so
+	 * an encoder need not check it again. Whoever changes a string after decoding clears it. */
+	bool strings_checked;
 };
 
 /*

@@ -264,18 +264,28 @@ int classifier_decide(struct classifier *c, const struct message *m, struct clas
  */
 
 /* ,"key": then s as a string; nothing when s is NULL or, as json_string refuses it, not
- * valid UTF-8 (message_encode's put_string). */
-static void write_string(struct strbuf *b, const char *key, const char *s)
+ * valid UTF-8 (message_encode's put_string), which is not asked again of a string already
+ * checked (a decoded message's: the text's check cost as much as writing it). */
+static void write_checked(struct strbuf *b, const char *key, const char *s, bool checked)
 {
 	size_t n;
 
-	if (!s || utf8_invalid_at(s, n = strlen(s)) >= 0)
+	if (!s)
+		return;
+	n = strlen(s);
+	if (!checked && utf8_invalid_at(s, n) >= 0)
 		return;
 	strbuf_addstr(b, key);
 	json_out_string(b, s, n);
 }
 
-static void write_party(struct strbuf *b, const char *key, const char *id, const char *name)
+static void write_string(struct strbuf *b, const char *key, const char *s)
+{
+	write_checked(b, key, s, false);
+}
+
+static void write_party(struct strbuf *b, const char *key, const char *id, const char *name,
+                        bool checked)
 {
 	size_t start;
 
@@ -284,8 +294,8 @@ static void write_party(struct strbuf *b, const char *key, const char *id, const
 	strbuf_addstr(b, key);
 	strbuf_addch(b, '{');
 	start = b->len;
-	write_string(b, ",\"id\":", id);
-	write_string(b, ",\"name\":", name);
+	write_checked(b, ",\"id\":", id, checked);
+	write_checked(b, ",\"name\":", name, checked);
 	/* The first member's comma dropped: the object opens with it. */
 	if (b->len > start)
 		memmove(b->buf + start, b->buf + start + 1, b->len-- - start);
@@ -303,29 +313,30 @@ static void write_json(struct strbuf *b, const char *key, const json_t *v, const
 
 static void write_message(struct strbuf *b, const struct message *m)
 {
+	const bool ok = m->strings_checked;
 	char at[32];
 
 	strbuf_addstr(b, "{\"schema\":\"" MESSAGE_SCHEMA "\"");
-	write_string(b, ",\"id\":", m->id);
-	write_string(b, ",\"source\":", m->source);
-	write_string(b, ",\"external_id\":", m->external_id);
-	write_string(b, ",\"kind\":", m->kind);
+	write_checked(b, ",\"id\":", m->id, ok);
+	write_checked(b, ",\"source\":", m->source, ok);
+	write_checked(b, ",\"external_id\":", m->external_id, ok);
+	write_checked(b, ",\"kind\":", m->kind, ok);
 	if (m->revision > 1)
 		strbuf_addf(b, ",\"revision\":%lld", (long long)m->revision);
-	write_string(b, ",\"parent_id\":", m->parent_id);
-	write_string(b, ",\"text\":", m->text);
+	write_checked(b, ",\"parent_id\":", m->parent_id, ok);
+	write_checked(b, ",\"text\":", m->text, ok);
 	rfc3339_format(m->posted_at, at);
-	write_string(b, ",\"posted_at\":", at);
+	write_checked(b, ",\"posted_at\":", at, true);
 	rfc3339_format(m->received_at, at);
-	write_string(b, ",\"received_at\":", at);
-	write_string(b, ",\"url\":", m->url);
-	write_party(b, ",\"author\":", m->author_id, m->author_name);
-	write_party(b, ",\"community\":", m->community_id, m->community_name);
+	write_checked(b, ",\"received_at\":", at, true);
+	write_checked(b, ",\"url\":", m->url, ok);
+	write_party(b, ",\"author\":", m->author_id, m->author_name, ok);
+	write_party(b, ",\"community\":", m->community_id, m->community_name, ok);
 	if (m->address || m->has_coords) {
 		size_t start;
 		strbuf_addstr(b, ",\"location\":{");
 		start = b->len;
-		write_string(b, ",\"address\":", m->address);
+		write_checked(b, ",\"address\":", m->address, ok);
 		if (m->has_coords) {
 			strbuf_addstr(b, ",\"lat\":");
 			json_out_real(b, m->lat);
@@ -412,7 +423,7 @@ void classifier_write(struct strbuf *b, const struct classified *r)
 	}
 	write_string(b, ",\"model_version\":", c->model_version);
 	rfc3339_format(c->classified_at, at);
-	write_string(b, ",\"classified_at\":", at);
+	write_checked(b, ",\"classified_at\":", at, true);
 	strbuf_addstr(b, "}}");
 }
 

@@ -155,6 +155,8 @@ static void test_classified_records(void **state)
 			r.message.lat = json_number_value(json_object_get(src, "lat"));
 			r.message.lon = json_number_value(json_object_get(src, "lon"));
 			r.message.revision = 1;
+			/* Strings from parsed JSON: valid, as a decoder marks them. */
+			r.message.strings_checked = true;
 			r.message.posted_at = 1764288000000;
 			r.message.received_at = 1764288001000;
 			classifier_decide(c, &r.message, &r.c);

@@ -1075,7 +1075,7 @@ static void test_fast_path_agrees(void **state)
 	        "\"posted_at\":\"2026-11-28T00:00:00Z\",\"received_at\":\"2026-11-28T00:00:01.5+07:"
 	        "00\","
 	        "\"community\":{\"name\":\"Абакан\"},\"location\":{\"lat\":53.72,\"lon\":91}}",
-	        " {\"text\" : \"é\" "
+	        " {\"text\" : \"é€😀\" "
 	        ",\"schema\":\"message.v1\",\"received_at\":\"2026-11-28T00:00:01Z\",\r\n"
 	        "\"posted_at\":\"2026-11-28T00:00:00Z\",\"kind\":\"comment\",\"revision\":7,"
 	        "\"parent_id\":\"vk:0\",\"url\":\"\",\"id\":\"x\",\"source\":\"a.b-c_d\","
@@ -1088,7 +1088,9 @@ static void test_fast_path_agrees(void **state)
 	        "\"received_at\":\"2026-01-01T00:00:00Z\",\"location\":{\"lat\":-90,\"lon\":180.0},"
 	        "\"author\":{\"name\":\"\\u0410\"}}",
 	};
-	static const char replacements[] = "\"\\{}[],: 0-.eEn+\x01\xff\xd0"
+	/* JSON's own characters, and bytes that start, continue or break UTF-8 sequences. */
+	static const char replacements[] = "\"\\{}[],: 0-.eEn+\x01\x7f\xff\xd0\xc1\xc2\x80\xbf"
+	                                   "\xe0\xed\xf0\xf4"
 	                                   "a/";
 	char buf[1024];
 
