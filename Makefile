@@ -166,7 +166,7 @@ run: deps
 	@BIN=$(B)/bin sh deploy/local/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all fuzz-build
 	@B=$(B) sh tests/run.sh
 
 # Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh, one
@@ -186,5 +186,8 @@ format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
 	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+# fuzz-build, fuzz: libFuzzer targets (tests/fuzz/).
+include tests/fuzz/fuzz.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -81,6 +81,13 @@ for src in tests/unit/test_*.c; do
 	run_one "unit/$(basename "$t")" "$t"
 done
 
+# ---- fuzzing: each libFuzzer target's regression inputs, then a short run (tests/fuzz/run.sh) --
+for f in build/fuzz/fuzz/fuzz_*; do
+	[ -x "$f" ] && selected "$(basename "$f")" || continue
+	FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-10} FUZZ_MODEL_DIR="$B/share/classifier" \
+		run_one "fuzz/$(basename "$f")" sh tests/fuzz/run.sh "$f"
+done
+
 # ---- integration tests ----------------------------------------------------------------------
 integ=""
 # Integration tests, and each service's own tests (tests/<service>/), which need the servers too.

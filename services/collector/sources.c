@@ -63,6 +63,11 @@ void poll_result_set(struct poll_result *res, enum poll_status status, const cha
 	va_end(ap);
 }
 
+int64_t source_unix_ms(long long seconds)
+{
+	return seconds >= 0 && seconds <= INT64_MAX / 1000 ? (int64_t)seconds * 1000 : -1;
+}
+
 enum poll_status poll_status_of_http(const struct fetch_response *resp, int *retry_after_ms)
 {
 	long st = resp->status;

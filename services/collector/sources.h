@@ -124,6 +124,10 @@ void poll_result_set(struct poll_result *res, enum poll_status status, const cha
  */
 enum poll_status poll_status_of_http(const struct fetch_response *resp, int *retry_after_ms);
 
+/* An API's Unix time in seconds ("date") as ms since the epoch, or -1 when it is negative or
+ * too large to be one (a corrupt answer: multiplying it would overflow). */
+int64_t source_unix_ms(long long seconds);
+
 /* One entry of a list setting of sources such as RSS_FEEDS: "name=url". */
 struct source_url {
 	char *name; /* 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit */

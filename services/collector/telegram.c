@@ -141,7 +141,7 @@ static void set_location(struct message *m, const json_t *msg)
 
 /*
  * Fills m from a Message object. kind is "message" or "post". Returns -1 when it has no text
- * or caption (nothing to collect) or no usable ids.
+ * or caption (nothing to collect), no usable ids or no usable date.
  */
 static int map_message(const json_t *msg, const char *kind, struct message *m)
 {
@@ -149,18 +149,19 @@ static int map_message(const json_t *msg, const char *kind, struct message *m)
 	json_int_t chat_id = json_integer_value(json_object_get(chat, "id"));
 	json_int_t message_id = json_integer_value(json_object_get(msg, "message_id"));
 	const char *text = json_string_value(json_object_get(msg, "text"));
+	/* An edit keeps the original "date" and adds "edit_date": the citizen wrote it then. */
+	int64_t posted = source_unix_ms(json_integer_value(json_object_get(msg, "date")));
 
 	if (!text || !*text)
 		text = json_string_value(json_object_get(msg, "caption"));
-	if (!text || !*text || !chat_id || message_id <= 0)
+	if (!text || !*text || !chat_id || message_id <= 0 || posted < 0)
 		return -1;
 	memset(m, 0, sizeof(*m));
 	m->source = xstrdup("telegram");
 	m->external_id = xasprintf("%lld_%lld", (long long)chat_id, (long long)message_id);
 	m->kind = xstrdup(kind);
 	m->text = xstrdup(text);
-	/* An edit keeps the original "date" and adds "edit_date": the citizen wrote it then. */
-	m->posted_at = (int64_t)json_integer_value(json_object_get(msg, "date")) * 1000;
+	m->posted_at = posted;
 	m->url = message_url(chat, message_id);
 	set_author(m, msg);
 	m->community_id = xasprintf("%lld", (long long)chat_id);

@@ -384,7 +384,7 @@ static void set_geo(struct message *m, const json_t *geo)
 
 /*
  * Fills m from a wall post (wall.get or newsfeed.search item). Returns -1 for an item that
- * carries no text to collect (a photo without a caption, a deleted post).
+ * carries no text to collect (a photo without a caption, a deleted post) or no usable date.
  */
 static int map_post(const struct vk_impl *vk, const struct vk_names *names, const json_t *item,
                     struct message *m)
@@ -394,8 +394,9 @@ static int map_post(const struct vk_impl *vk, const struct vk_names *names, cons
 	const char *text = json_string_value(json_object_get(item, "text"));
 	json_int_t from = json_integer_value(json_object_get(item, "from_id"));
 	json_int_t signer = json_integer_value(json_object_get(item, "signer_id"));
+	int64_t posted = source_unix_ms(json_integer_value(json_object_get(item, "date")));
 
-	if (!owner || id <= 0 || !text || !*text ||
+	if (!owner || id <= 0 || !text || !*text || posted < 0 ||
 	    json_is_true(json_object_get(item, "is_deleted")))
 		return -1;
 	memset(m, 0, sizeof(*m));
@@ -403,7 +404,7 @@ static int map_post(const struct vk_impl *vk, const struct vk_names *names, cons
 	m->external_id = xasprintf("%lld_%lld", (long long)owner, (long long)id);
 	m->kind = xstrdup("post");
 	m->text = xstrdup(text);
-	m->posted_at = (int64_t)json_integer_value(json_object_get(item, "date")) * 1000;
+	m->posted_at = posted;
 	m->url = xasprintf("https://vk.com/wall%lld_%lld", (long long)owner, (long long)id);
 	/* A community post signed by a person names the person. */
 	set_author(m, names, from < 0 && signer > 0 ? signer : from);
@@ -422,8 +423,10 @@ static int map_comment(const struct vk_impl *vk, const struct vk_names *names, c
 {
 	json_int_t id = json_integer_value(json_object_get(item, "id"));
 	const char *text = json_string_value(json_object_get(item, "text"));
+	int64_t posted = source_unix_ms(json_integer_value(json_object_get(item, "date")));
 
-	if (id <= 0 || !text || !*text || json_is_true(json_object_get(item, "deleted")))
+	if (id <= 0 || !text || !*text || posted < 0 ||
+	    json_is_true(json_object_get(item, "deleted")))
 		return -1;
 	memset(m, 0, sizeof(*m));
 	m->source = xstrdup("vk");
@@ -431,7 +434,7 @@ static int map_comment(const struct vk_impl *vk, const struct vk_names *names, c
 	m->kind = xstrdup("comment");
 	m->parent_id = xasprintf("vk:%s_%lld", owner, (long long)post_id);
 	m->text = xstrdup(text);
-	m->posted_at = (int64_t)json_integer_value(json_object_get(item, "date")) * 1000;
+	m->posted_at = posted;
 	m->url = xasprintf("https://vk.com/wall%s_%lld?reply=%lld", owner, (long long)post_id,
 	                   (long long)id);
 	set_author(m, names, json_integer_value(json_object_get(item, "from_id")));
