@@ -15,6 +15,7 @@
 #   tests/unit/test_*.c             -> build/<v>/tests/unit/test_*
 #   tests/integration/test_*.c      -> build/<v>/tests/integration/test_*  (with tests/lib/*.c)
 #   tests/fixtures/*.c              -> build/<v>/tests/fixtures/*           (helper programs)
+#   tests/bench/*.c                 -> build/<v>/tests/bench/*              (benchmark programs)
 #   tests/<service>/test_*.c        -> build/<v>/tests/<service>/test_*      (linked with that
 #                                      service's objects except main.o: its internals under test,
 #                                      and with tests/<service>/*.c that are not test_*: their
@@ -66,6 +67,8 @@ INTEG_SRC := $(wildcard tests/integration/test_*.c)
 INTEG_BINS := $(INTEG_SRC:%.c=$(B)/%)
 FIXTURE_SRC := $(wildcard tests/fixtures/*.c)
 FIXTURE_BINS := $(FIXTURE_SRC:%.c=$(B)/%)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRC:%.c=$(B)/%)
 # A service's own tests build as soon as its folder has code, before its main.c exists.
 SERVICE_DIRS := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/*.c))))
 SERVICE_TEST_SRC := $(foreach s,$(sort $(SERVICE_DIRS)),$(wildcard tests/$(s)/test_*.c))
@@ -85,7 +88,7 @@ all: services $(BROKER) $(DEMO) tests $(SHARE_FILES)
 services: $(SERVICE_BINS)
 # What an image ships beside the binaries (deploy/docker/Dockerfile: make services share).
 share: $(SHARE_FILES)
-tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS)
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FIXTURE_BINS) $(SERVICE_TEST_BINS) $(BENCH_BINS)
 
 # ---- objects -------------------------------------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -172,7 +175,7 @@ test: deps
 # Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh, one
 # script a section: tests/bench/<section>.sh).
 bench: deps
-	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(SHARE_FILES)
+	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(BROKER) $(BENCH_BINS) $(SHARE_FILES)
 	@B=$(B) sh tests/bench/run.sh
 
 clean:
