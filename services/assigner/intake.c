@@ -38,13 +38,20 @@ struct text {
 	bool owned;
 };
 
-/* An open incident the batch may touch: loaded from the table, or opened by the batch. */
+/*
+ * An open incident the batch may touch: loaded from the table, or opened by the batch. What
+ * grouping looks at (last, opened, texts, addr_key) is kept apart from the row, because the
+ * batch first decides where every record goes and then applies the records one by one.
+ */
 struct inc {
-	json_t *row;     /* as to_jsonb shows it, kept current in memory */
+	json_t *row;     /* as to_jsonb shows it (plus its "xmin"), kept current in memory */
 	bool fresh;      /* opened by this batch: inserted at the end, its id allocated then */
 	bool changed;    /* a loaded one the batch changed */
+	bool joined;     /* a record of the batch goes into it */
 	int64_t order;   /* for "latest first, then highest id" */
-	json_t *authors; /* {coalesce(author_id, message_id): true} */
+	int64_t last;    /* last_report_at */
+	int64_t opened;  /* opened_at */
+	json_t *authors; /* {coalesce(author_id, message_id): true}, loaded when joined */
 	struct text texts[CANDIDATE_TEXTS]; /* latest first */
 	size_t ntexts;
 	char *addr_key;
@@ -67,6 +74,9 @@ struct rec {
 	int changed;         /* the upsert changed the row */
 	int64_t incident_id; /* the incident it already belonged to */
 	struct inc *inc;     /* the incident it opened or joined */
+	bool opens;          /* it opened inc */
+	const char *how;     /* joined: by "text" or "address", with its similarity */
+	double score;
 	struct grouping_text *t;
 };
 
@@ -100,6 +110,7 @@ struct batch {
 	size_t nkeys;
 	struct inc **incs; /* all, for freeing */
 	size_t nincs;
+	json_t *loaded; /* {"<id>": index in incs} of the loaded ones */
 	size_t nfresh;
 	struct pending_event *events;
 	size_t nevents;
@@ -300,14 +311,25 @@ static struct inc *new_inc(struct batch *b, struct key *k, json_t *row)
 	struct inc *inc = xcalloc(1, sizeof(*inc));
 	inc->row = row;
 	inc->authors = json_object();
-	inc->addr_key = grouping_address_key(row_str(row, "address"));
+	if (row) {
+		inc->order = row_int(row, "id");
+		inc->last = row_time(row, "last_report_at");
+		inc->opened = row_time(row, "opened_at");
+		inc->addr_key = grouping_address_key(row_str(row, "address"));
+		json_object_set_new(b->loaded, json_string_value(json_object_get(row, "key")),
+		                    json_integer((json_int_t)b->nincs));
+		json_object_del(row, "key");
+	}
 	*GROW(b->incs, b->nincs) = inc;
 	*GROW(k->incs, k->n) = inc;
 	return inc;
 }
 
-/* Loads the open incidents of the batch's keys in its time range, locked against the
- * operators' actions, with their latest texts and their distinct authors. */
+/*
+ * Loads the open incidents of the batch's keys in its time range with their latest texts.
+ * They are not locked: the write of a changed one checks that its row version (xmin) is still
+ * the one read, and an operator's action in between fails the batch, which is retried.
+ */
 static int load_candidates(struct batch *b)
 {
 	int64_t w = b->s->group_window_ms;
@@ -335,19 +357,18 @@ static int load_candidates(struct batch *b)
 		                                time_json(b->keys[i].hi + w)));
 	PGresult *res = exec_json(
 	        b,
-	        "SELECT k.n, to_jsonb(i)::text,"
-	        " (SELECT coalesce(json_agg(DISTINCT coalesce(author_id, message_id)), '[]')"
-	        "  FROM assigner.reports WHERE incident_id = i.id)::text,"
+	        "SELECT k.n, (to_jsonb(c.i) || jsonb_build_object('xmin', c.xmin,"
+	        "  'key', (c.i).id::text))::text,"
 	        " (SELECT coalesce(json_agg(json_build_array(t.posted_at, t.text)), '[]') FROM"
-	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = i.id"
+	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = (c.i).id"
 	        "   ORDER BY posted_at DESC LIMIT 20) t)::text"
 	        " FROM jsonb_to_recordset($1::jsonb)"
 	        "  AS k(n bigint, topic text, muni text, lo timestamptz, hi timestamptz)"
-	        " CROSS JOIN LATERAL (SELECT * FROM assigner.incidents i"
+	        " CROSS JOIN LATERAL (SELECT i, i.xmin::text AS xmin FROM assigner.incidents i"
 	        "  WHERE i.topic = k.topic AND coalesce(i.municipality, '') = coalesce(k.muni, '')"
 	        "   AND i.status IN ('moderation', 'assigned', 'responded')"
 	        "   AND i.last_report_at >= k.lo AND i.opened_at <= k.hi"
-	        "  ORDER BY i.last_report_at DESC, i.id DESC LIMIT 20 FOR UPDATE) i",
+	        "  ORDER BY i.last_report_at DESC, i.id DESC LIMIT 20) c",
 	        keys);
 	json_decref(keys);
 	if (!res)
@@ -355,16 +376,10 @@ static int load_candidates(struct batch *b)
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct key *k = &b->keys[strtoll(PQgetvalue(res, i, 0), NULL, 10)];
 		json_t *row = json_loads(PQgetvalue(res, i, 1), 0, NULL);
-		json_t *authors = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-		json_t *texts = json_loads(PQgetvalue(res, i, 3), 0, NULL);
+		json_t *texts = json_loads(PQgetvalue(res, i, 2), 0, NULL);
 		struct inc *inc = new_inc(b, k, row);
-		inc->order = row_int(row, "id");
 		size_t j;
 		json_t *v;
-		json_array_foreach(authors, j, v)
-		{
-			json_object_set_new(inc->authors, json_string_value(v), json_true());
-		}
 		json_array_foreach(texts, j, v)
 		{
 			int64_t posted = 0;
@@ -373,7 +388,6 @@ static int load_candidates(struct batch *b)
 			         grouping_text_new(b->g, json_string_value(json_array_get(v, 1))),
 			         true);
 		}
-		json_decref(authors);
 		json_decref(texts);
 	}
 	PQclear(res);
@@ -383,9 +397,8 @@ static int load_candidates(struct batch *b)
 static int cmp_candidates(const void *a, const void *b)
 {
 	const struct inc *x = *(struct inc *const *)a, *y = *(struct inc *const *)b;
-	int64_t lx = row_time(x->row, "last_report_at"), ly = row_time(y->row, "last_report_at");
-	if (lx != ly)
-		return lx > ly ? -1 : 1;
+	if (x->last != y->last)
+		return x->last > y->last ? -1 : 1;
 	return x->order > y->order ? -1 : x->order < y->order;
 }
 
@@ -399,8 +412,7 @@ static struct inc *find_incident(struct batch *b, struct rec *r, const char **ho
 	struct inc **cand = xcalloc(k->n + 1, sizeof(*cand));
 	size_t n = 0;
 	for (size_t i = 0; i < k->n; i++)
-		if (row_time(k->incs[i]->row, "last_report_at") >= t - w &&
-		    row_time(k->incs[i]->row, "opened_at") <= t + w)
+		if (k->incs[i]->last >= t - w && k->incs[i]->opened <= t + w)
 			cand[n++] = k->incs[i];
 	qsort(cand, n, sizeof(*cand), cmp_candidates);
 	struct inc *best = NULL;
@@ -464,23 +476,47 @@ static void maybe_raise(struct batch *b, struct inc *inc, const struct classifie
 		event(b, inc, INCIDENT_ASSIGNED);
 }
 
-/* Puts the record's report into the incident and recounts it. */
-static void take(struct batch *b, struct inc *inc, size_t i)
+/* What grouping the next records sees of the incident once the record is in it. */
+static void group_into(struct batch *b, struct inc *inc, size_t i)
 {
 	const struct classified *r = b->recs[i].r;
 	b->recs[i].inc = inc;
-	*GROW(inc->mine, inc->nmine) = i;
-	add_author(inc, r);
+	inc->joined = true;
 	add_text(inc, r->message.posted_at, b->recs[i].t, false);
 	if (!inc->addr_key)
 		inc->addr_key = grouping_address_key(r->message.address);
+	if (r->message.posted_at > inc->last)
+		inc->last = r->message.posted_at;
+}
+
+/* Counts the record's report in the incident. */
+static void take(struct inc *inc, size_t i, const struct classified *r)
+{
+	*GROW(inc->mine, inc->nmine) = i;
+	add_author(inc, r);
+}
+
+/* Decides where a new incident report goes: the open incident it joins, or a new one. */
+static void decide(struct batch *b, size_t i)
+{
+	struct rec *r = &b->recs[i];
+	r->t = grouping_text_new(b->g, r->r->message.text);
+	struct inc *inc = find_incident(b, r, &r->how, &r->score);
+	if (!inc) {
+		inc = new_inc(b, find_key(b, r->r->c.topic, r->r->c.municipality), NULL);
+		inc->fresh = true;
+		inc->order = FRESH_ORDER + (int64_t)b->nfresh++;
+		inc->last = inc->opened = r->r->message.posted_at;
+		r->opens = true;
+	}
+	group_into(b, inc, i);
 }
 
 static void join(struct batch *b, struct inc *inc, size_t i, const char *how, double score)
 {
 	const struct classified *r = b->recs[i].r;
 	json_t *row = inc->row;
-	take(b, inc, i);
+	take(inc, i, r);
 	inc->changed = true;
 	json_object_set_new(row, "reports", json_integer(row_int(row, "reports") + 1));
 	json_object_set_new(row, "affected",
@@ -539,10 +575,9 @@ static void open_incident(struct batch *b, size_t i)
 	        "last_report_at", time_json(r->message.posted_at), "moderation_reason", reason,
 	        "created_at", b->now_s, "updated_at", b->now_s, "overdue", 0, "escalated", 0);
 	free(summary);
-	struct inc *inc = new_inc(b, find_key(b, r->c.topic, r->c.municipality), row);
-	inc->fresh = true;
-	inc->order = FRESH_ORDER + (int64_t)b->nfresh++;
-	take(b, inc, i);
+	struct inc *inc = b->recs[i].inc;
+	inc->row = row;
+	take(inc, i, r);
 	b->c->opened++;
 	json_t *rec = classified_encode(r);
 	audit(b, inc, 0, "opened",
@@ -614,6 +649,41 @@ static json_t *report_item(const struct classified *r)
 	                 "external_id", m->external_id, "url", m->url, "thread", m->thread);
 }
 
+/* The loaded incident of an id (text), or NULL. */
+static struct inc *loaded_inc(struct batch *b, const char *id)
+{
+	json_t *at = json_object_get(b->loaded, id);
+	return at ? b->incs[json_integer_value(at)] : NULL;
+}
+
+/* Loads the distinct authors of the loaded incidents the batch joins (the affected count). */
+static int load_authors(struct batch *b)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; i < b->nincs; i++)
+		if (!b->incs[i]->fresh && b->incs[i]->joined)
+			json_array_append_new(ids, json_integer(row_int(b->incs[i]->row, "id")));
+	int rc = 0;
+	if (json_array_size(ids)) {
+		PGresult *res =
+		        exec_json(b,
+		                  "SELECT DISTINCT incident_id, coalesce(author_id, message_id)"
+		                  " FROM assigner.reports WHERE incident_id IN"
+		                  "  (SELECT value::bigint FROM jsonb_array_elements_text($1))",
+		                  ids);
+		for (int i = 0; res && i < PQntuples(res); i++) {
+			struct inc *inc = loaded_inc(b, PQgetvalue(res, i, 0));
+			if (inc)
+				json_object_set_new(inc->authors, PQgetvalue(res, i, 1),
+				                    json_true());
+		}
+		rc = res ? 0 : -1;
+		PQclear(res);
+	}
+	json_decref(ids);
+	return rc;
+}
+
 /* Loads, for the loaded incidents that have events, their reports from before the batch. */
 static int load_earlier(struct batch *b)
 {
@@ -642,15 +712,12 @@ static int load_earlier(struct batch *b)
 	if (!res)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		for (size_t j = 0; j < b->nincs; j++)
-			if (!b->incs[j]->fresh && row_int(b->incs[j]->row, "id") == id) {
-				json_array_append_new(
-				        b->incs[j]->earlier,
-				        json_pack("[s, o]", PQgetvalue(res, i, 1),
-				                  json_loads(PQgetvalue(res, i, 2), 0, NULL)));
-				break;
-			}
+		struct inc *inc = loaded_inc(b, PQgetvalue(res, i, 0));
+		if (inc)
+			json_array_append_new(
+			        inc->earlier,
+			        json_pack("[s, o]", PQgetvalue(res, i, 1),
+			                  json_loads(PQgetvalue(res, i, 2), 0, NULL)));
 	}
 	PQclear(res);
 	return 0;
@@ -695,6 +762,31 @@ static json_t *event_reports(struct batch *b, const struct pending_event *e)
 	}
 	free(l);
 	return out;
+}
+
+/* Writes the changed loaded incidents, each only if no one changed it since it was read. */
+static int update_changed(struct batch *b, const json_t *rows)
+{
+	PGresult *res = exec_json(
+	        b,
+	        "UPDATE assigner.incidents i SET urgency = r.urgency, reports = r.reports,"
+	        " affected = r.affected, last_report_at = r.last_report_at, address = r.address,"
+	        " first_answer_due = r.first_answer_due, final_answer_due = r.final_answer_due,"
+	        " reminder_at = r.reminder_at, updated_at = r.updated_at"
+	        " FROM jsonb_array_elements($1::jsonb) e,"
+	        "  jsonb_populate_record(NULL::assigner.incidents, e.value) r"
+	        " WHERE i.id = r.id AND i.xmin::text = e.value->>'xmin'",
+	        rows);
+	if (!res)
+		return -1;
+	size_t updated = strtoul(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if (updated == json_array_size(rows))
+		return 0;
+	snprintf(b->err, b->errlen,
+	         "%zu of the incidents this batch joins changed while it was deciding; retried",
+	         json_array_size(rows) - updated);
+	return -1;
 }
 
 /* Writes what the decisions made: incidents, the reports' incidents, audit rows, events. */
@@ -749,17 +841,7 @@ static int write_all(struct batch *b)
 		        " FROM jsonb_populate_recordset(NULL::assigner.incidents, $1::jsonb)",
 		        fresh);
 	if (rc == 0 && json_array_size(changed))
-		rc = run_json(
-		        b,
-		        "UPDATE assigner.incidents i SET urgency = r.urgency,"
-		        " reports = r.reports, affected = r.affected,"
-		        " last_report_at = r.last_report_at, address = r.address,"
-		        " first_answer_due = r.first_answer_due,"
-		        " final_answer_due = r.final_answer_due, reminder_at = r.reminder_at,"
-		        " updated_at = r.updated_at"
-		        " FROM jsonb_populate_recordset(NULL::assigner.incidents, $1::jsonb) r"
-		        " WHERE i.id = r.id",
-		        changed);
+		rc = update_changed(b, changed);
 	if (rc == 0 && json_array_size(joins))
 		rc = run_json(b,
 		              "UPDATE assigner.reports r SET incident_id = j.incident_id"
@@ -800,6 +882,7 @@ static void batch_free(struct batch *b)
 		json_decref(b->events[i].row);
 	for (size_t i = 0; i < b->naudits; i++)
 		json_decref(b->audits[i].details);
+	json_decref(b->loaded);
 	free(b->incs);
 	free(b->recs);
 	free(b->keys);
@@ -812,6 +895,13 @@ static int store_part(struct batch *b)
 {
 	if (lock_keys(b) < 0 || upsert_reports(b) < 0 || load_candidates(b) < 0)
 		return -1;
+	/* Where each new incident report goes (grouping sees the records before it)... */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->recs[i].changed && !b->recs[i].incident_id && b->recs[i].r->c.incident)
+			decide(b, i);
+	if (load_authors(b) < 0)
+		return -1;
+	/* ...then what each record does, in order, as if stored one at a time. */
 	for (size_t i = 0; i < b->n; i++) {
 		struct rec *r = &b->recs[i];
 		if (!r->changed) {
@@ -819,22 +909,14 @@ static int store_part(struct batch *b)
 			continue;
 		}
 		b->c->reports++;
-		if (r->incident_id) { /* a new revision of a grouped report: its incident keeps it */
+		if (r->incident_id) /* a new revision of a grouped report: its incident keeps it */
 			audit(b, NULL, r->incident_id, "report_updated",
 			      json_pack("{s:s, s:I}", "message_id", r->r->message.id, "revision",
 			                (json_int_t)r->r->message.revision));
-			continue;
-		}
-		if (!r->r->c.incident)
-			continue;
-		r->t = grouping_text_new(b->g, r->r->message.text);
-		const char *how = NULL;
-		double score;
-		struct inc *inc = find_incident(b, r, &how, &score);
-		if (inc)
-			join(b, inc, i, how, score);
-		else
+		else if (r->opens)
 			open_incident(b, i);
+		else if (r->inc)
+			join(b, r->inc, i, r->how, r->score);
 	}
 	if (allocate_ids(b) < 0 || load_earlier(b) < 0)
 		return -1;
@@ -844,11 +926,11 @@ static int store_part(struct batch *b)
 /* The length of the run of r[0..n) without a repeated message id. */
 static size_t distinct_run(const struct classified *r, size_t n)
 {
-	size_t k = 1;
-	for (; k < n; k++)
-		for (size_t j = 0; j < k; j++)
-			if (!strcmp(r[j].message.id, r[k].message.id))
-				return k;
+	json_t *seen = json_object();
+	size_t k = 0;
+	for (; k < n && !json_object_get(seen, r[k].message.id); k++)
+		json_object_set_new(seen, r[k].message.id, json_true());
+	json_decref(seen);
 	return k;
 }
 
@@ -858,9 +940,11 @@ int intake_store(struct db *db, struct grouping *g, const struct action_env *env
 {
 	struct intake_counts counts = {0};
 	err[0] = '\0';
+	/* The candidates query's estimate crosses jit_above_cost; compiling it costs more than
+	 * running it. */
 	if (db_begin(db, err, errlen) < 0)
 		return -1;
-	int rc = 0;
+	int rc = db_run(db, "SET LOCAL jit = off", 0, NULL, err, errlen);
 	for (size_t at = 0; at < n && rc == 0;) {
 		size_t k = distinct_run(r + at, n - at);
 		struct batch b = {.db = db,
@@ -874,6 +958,7 @@ int intake_store(struct db *db, struct grouping *g, const struct action_env *env
 		                  .errlen = errlen};
 		rfc3339_format(now, b.now_s);
 		b.recs = xcalloc(k, sizeof(*b.recs));
+		b.loaded = json_object();
 		for (size_t i = 0; i < k; i++)
 			b.recs[i].r = &r[at + i];
 		rc = store_part(&b);

@@ -1,0 +1,201 @@
+#!/bin/sh
+# The assigner alone, as a process: BENCH_ASSIGNER_REPORTS classified.v1 records (default
+# 50000) over the region's 13 municipalities and 14 topics — one in ten a non-incident, some
+# unresolved or doubtful (moderation), the rest reports of problems told one to three times by
+# different citizens, a third with an address, posted a second apart — are produced with kcat
+# to a local broker's messages.classified, keyed as the classifier keys them
+# (municipality|topic), while the assigner runs against a throw-away PostgreSQL with the
+# shipped Khakassia pack. Timed from the first record produced until every report is stored,
+# and until every event of the outbox is acknowledged by the broker.
+#
+# Prints the figures and writes the section's JSON object to $1 (when given).
+# Environment: B (build directory, default build/dev), BENCH_ASSIGNER_REPORTS,
+# BENCH_ASSIGNER_BATCH (the assigner's BATCH_SIZE, default its own 500).
+set -eu
+cd "$(dirname "$0")/../.."
+B=${B:-build/dev}
+N=${BENCH_ASSIGNER_REPORTS:-50000}
+JSON_OUT=${1:-}
+WORK=$(mktemp -d /tmp/incident-bench-assigner.XXXXXX)
+chmod 755 "$WORK"
+PG_DIR="$WORK/pg"
+BROKER_PID="" ASSIGNER_PID="" PG_STARTED=""
+
+cleanup() {
+	[ -n "$ASSIGNER_PID" ] && kill "$ASSIGNER_PID" 2>/dev/null && wait "$ASSIGNER_PID" 2>/dev/null
+	[ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+	[ -n "$PG_STARTED" ] && sh deploy/local/pg.sh stop "$PG_DIR" >/dev/null 2>&1
+	real=$(readlink "$PG_DIR" 2>/dev/null || true)
+	[ -n "$real" ] && rm -rf "$real"
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+fail() {
+	echo "bench assigner: $*" >&2
+	[ -f "$WORK/assigner.log" ] && tail -n 20 "$WORK/assigner.log" >&2
+	exit 1
+}
+
+# ---- input ------------------------------------------------------------------------------------
+awk -v n="$N" 'BEGIN {
+	split("abakan chernogorsk sayanogorsk abaza sorsk altaysky askizsky beysky bogradsky " \
+	      "ordzhonikidzevsky tashtypsky ust_abakansky shirinsky", muni, " ")
+	split("housing roads waste transport improvement healthcare education social ecology " \
+	      "animals safety telecom trade culture_sport", topic, " ")
+	split("отопление батареи вода канализация свет яма асфальт светофор мусор контейнер " \
+	      "автобус маршрут остановка подъезд крыша лифт двор площадка снег наледь собаки " \
+	      "школа больница аптека дорога тротуар фонарь забор парковка газ труба колодец " \
+	      "подвал окна сосульки горка шум запах дым пожар", word, " ")
+	split("!|?|!!|...|)|!?", tail, "|")
+	split("Ленина Пушкина Щетинкина Вяткина Чертыгашева Кирова Советская Крылова " \
+	      "Комарова Маршала_Жукова Некрасова Торговая Буденного Хакасская Лермонтова Мира",
+	      street, " ")
+	base = 1795996800 # 2026-11-30T00:00:00Z
+	block = 1500
+	for (i = 0; i < n; i++) {
+		# Positions within a block of 1500 permuted, so a problem'"'"'s reports arrive
+		# in different batches; three reports a problem.
+		j = (i % block) * 7 % block
+		p = int((int(i / block) * block + j) / 3)
+		m = muni[1 + p % 13]
+		t = topic[1 + int(p / 13) % 14]
+		incident = i % 10 != 0
+		mj = m
+		if (i % 10 == 0)
+			t = "other"
+		if (i % 37 == 5)
+			mj = ""
+		score = i % 29 == 3 ? 0.55 : 0.93
+		# A problem is three of 40 words, a street of 16, a house and a number, and no
+		# template words: another problem of the same key shares one of those as a rule.
+		text = word[1 + p % 40] " и " word[1 + (int(p / 40) + 13) % 40] ", " \
+		       word[1 + (int(p / 7) + 29) % 40] ", " street[1 + int(p / 3) % 16] " " p % 211 \
+		       ", №" p ", кв " i % 90 tail[1 + i % 6]
+		secs = base + i
+		posted = strftime("%Y-%m-%dT%H:%M:%SZ", secs, 1)
+		loc = i % 3 == 0 ? ",\"location\":{\"address\":\"ул. Ленина, " p % 500 "\"}" : ""
+		printf "%s|%s\t", mj == "" ? "-" : mj, t
+		printf "{\"schema\":\"classified.v1\",\"message\":{\"schema\":\"message.v1\"," \
+		       "\"id\":\"bench:%d\",\"source\":\"bench\",\"external_id\":\"%d\"," \
+		       "\"revision\":1,\"text\":\"%s\",\"posted_at\":\"%s\",\"received_at\":\"%s\"," \
+		       "\"author\":{\"id\":\"citizen%d\"},\"url\":\"https://vk.com/wall-1_%d\"," \
+		       "\"thread\":{\"post_id\":\"%d\"}%s},", i, i, text, posted, posted, i % 9973, i, i, loc
+		printf "\"classification\":{\"incident\":%s,\"incident_score\":%s,\"topic\":\"%s\"," \
+		       "\"topic_score\":0.9,\"municipality\":%s,\"municipality_method\":\"%s\"," \
+		       "\"municipality_confidence\":0.9,\"municipality_ambiguous\":false," \
+		       "\"municipality_evidence\":[],\"urgency\":\"%s\",\"urgency_terms\":[]," \
+		       "\"model_version\":\"bench\",\"classified_at\":\"%s\"}}\n",
+		       incident ? "true" : "false", incident ? score : 0.1, t,
+		       mj == "" ? "null" : "\"" mj "\"", mj == "" ? "none" : "text",
+		       i % 50 == 7 ? "high" : "normal", posted
+	}
+}' >"$WORK/classified.tsv"
+bytes=$(wc -c <"$WORK/classified.tsv")
+# The local broker keeps 5 MiB a partition: enough partitions that nothing is dropped unread.
+parts=$((bytes / (3 * 1024 * 1024) + 4))
+
+# ---- the stack ----------------------------------------------------------------------------------
+tries=0
+while :; do
+	PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
+	if sh deploy/local/pg.sh start "$PG_DIR" "$PG_PORT" >"$WORK/pg-start.log" 2>&1; then
+		PG_STARTED=1
+		break
+	fi
+	tries=$((tries + 1))
+	[ "$tries" -lt 8 ] || { cat "$WORK/pg-start.log" >&2; fail "could not start PostgreSQL"; }
+done
+DB=$(sh deploy/local/pg.sh url "$PG_PORT")
+"$B/bin/kafka-broker" --brokers 1 --partitions "$parts" --bootstrap-file "$WORK/bootstrap" \
+	>"$WORK/broker.log" 2>&1 &
+BROKER_PID=$!
+i=0
+while [ ! -s "$WORK/bootstrap" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$WORK/bootstrap" ] || fail "the local Kafka broker did not start"
+BROKERS=$(cat "$WORK/bootstrap")
+
+HTTP_PORT=0 DATABASE_URL="$DB" KAFKA_BROKERS="$BROKERS" INPUT_TOPIC=messages.classified \
+	OUTPUT_TOPIC=incidents.events CONSUMER_GROUP=bench LOG_LEVEL=warn \
+	BATCH_SIZE="${BENCH_ASSIGNER_BATCH:-500}" \
+	KAFKA_OPTIONS="fetch.wait.max.ms=10" \
+	"$B/bin/assigner" >/tmp/e1_assigner.log 2>&1 &
+ASSIGNER_PID=$!
+q() { psql "$DB" -qAt -F ' ' -c "$1"; }
+i=0
+until q "SELECT 1 FROM assigner.outbox LIMIT 0" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 300 ] && kill -0 "$ASSIGNER_PID" 2>/dev/null || fail "the assigner did not start"
+	sleep 0.1
+done
+sleep 2 # the consumer joins its group
+
+# CPU clock ticks (user + system) used so far by the assigner ("assigner <ticks>") and by each
+# PostgreSQL process ("<pid> <ticks>"): a backend that comes and goes (the polling psql) is left
+# out by comparing the processes present at both ends.
+cpu_now() {
+	pm=$(head -n 1 "$PG_DIR/postmaster.pid")
+	awk '{ print "assigner", $14 + $15 }' "/proc/$ASSIGNER_PID/stat"
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $1, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done
+}
+cpu_delta() { # prints "assigner_seconds postgresql_seconds"
+	awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { a[$1] = $2; next }
+		$1 in a { d = $2 - a[$1]; if ($1 == "assigner") s = d; else pg += d }
+		END { printf "%.2f %.2f", s / hz, pg / hz }' "$1" "$2"
+}
+
+# ---- the run --------------------------------------------------------------------------------
+cpu_now >"$WORK/cpu0"
+t0=$(now_ms)
+kcat -P -b "$BROKERS" -t messages.classified -K "$(printf '\t')" -z lz4 -l "$WORK/classified.tsv" ||
+	fail "kcat could not produce the input"
+t_produced=$(now_ms)
+stored="" published=""
+while [ -z "$published" ]; do
+	kill -0 "$ASSIGNER_PID" 2>/dev/null || fail "the assigner exited"
+	set -- $(q "SELECT (SELECT count(*) FROM assigner.reports),
+	                   (SELECT count(*) FROM assigner.outbox WHERE NOT published)")
+	t=$(now_ms)
+	[ -z "$stored" ] && [ "$1" -ge "$N" ] && stored=$t
+	[ -n "$stored" ] && [ "$2" = 0 ] && published=$t
+	[ $((t - t0)) -lt 1800000 ] || fail "not done after 30 minutes ($1 reports stored)"
+	[ -n "$published" ] || sleep 0.1
+done
+set -- $(q "SELECT (SELECT count(*) FROM assigner.incidents),
+                   (SELECT count(*) FROM assigner.outbox),
+                   (SELECT count(*) FROM assigner.reports WHERE incident_id IS NOT NULL),
+                   (SELECT count(*) FROM assigner.incidents WHERE status = 'moderation')")
+incidents=$1 events=$2 grouped=$3 moderation=$4
+rss=$(awk '/VmRSS/ { print $2 }' "/proc/$ASSIGNER_PID/status")
+cpu_now >"$WORK/cpu1"
+set -- $(cpu_delta "$WORK/cpu0" "$WORK/cpu1")
+cpu_a=$1 cpu_pg=$2
+
+fig() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a * 1000 / (b > 0 ? b : 1) }'; }
+secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
+store_ms=$((stored - t0)) pub_ms=$((published - t0)) produce_ms=$((t_produced - t0))
+echo
+printf '%-46s %9s %8s %12s\n' "assigner (one process, batches of ${BENCH_ASSIGNER_BATCH:-500})" \
+	"count" "seconds" "per second"
+printf '%-46s %9s %8s %12s\n' "classified reports stored" "$N" "$(secs $store_ms)" \
+	"$(fig "$N" $store_ms)"
+printf '%-46s %9s %8s %12s\n' "incident events published (acknowledged)" "$events" \
+	"$(secs $pub_ms)" "$(fig "$events" $pub_ms)"
+echo "  $incidents incidents ($moderation in moderation), $grouped reports in them;" \
+	"input produced in $(secs $produce_ms) s; assigner resident $((rss / 1024)) MB"
+echo "  CPU: assigner $cpu_a s, PostgreSQL $cpu_pg s ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+if [ -n "$JSON_OUT" ]; then
+	printf '{"section":"assigner","input":{"reports":%s,"bytes":%s,"batch":%s},' "$N" "$bytes" \
+		"${BENCH_ASSIGNER_BATCH:-500}" >"$JSON_OUT"
+	printf '"results":{"stored_seconds":%s,"reports_per_second":%s,"events":%s,' \
+		"$(secs $store_ms)" "$(fig "$N" $store_ms)" "$events" >>"$JSON_OUT"
+	printf '"published_seconds":%s,"events_per_second":%s,"incidents":%s,' \
+		"$(secs $pub_ms)" "$(fig "$events" $pub_ms)" "$incidents" >>"$JSON_OUT"
+	printf '"moderation":%s,"grouped_reports":%s,"rss_kb":%s,' "$moderation" "$grouped" \
+		"$rss" >>"$JSON_OUT"
+	printf '"cpu_seconds":{"assigner":%s,"postgresql":%s}}}\n' "$cpu_a" "$cpu_pg" >>"$JSON_OUT"
+fi
