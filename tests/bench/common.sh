@@ -36,8 +36,11 @@ fail() {
 	for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 5 "$f" >&2; }; done
 	exit 1
 }
-free_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000)); }
-q() { psql "$DB" -qAt -c "$1"; }
+# A port the kernel just gave out and took back: free unless someone races for it.
+free_port() {
+	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+q() { psql "$DB" -qAt -F ' ' -c "$1"; }
 
 bench_pg() {
 	tries=0
@@ -138,8 +141,9 @@ bench_header() {
 # unique external_id, the text and community of one of the demo stream's posts, in turn, with
 # a house number added from the second round on) into FILE; with "message.v1", the records the
 # collector makes of them (schema, id and received_at too), for the Kafka limit's size.
+# External ids are BENCH_TAG-<i> (default <section>-<pid>).
 bench_items() {
-	awk -v n="$1" -v full="${3:-}" -v tag="$SECTION-$$" '
+	awk -v n="$1" -v full="${3:-}" -v tag="${BENCH_TAG:-$SECTION-$$}" '
 	BEGIN { m = 0 }
 	function literal(s, key,    at, rest) {
 		at = index(s, "\"" key "\":")
