@@ -350,6 +350,214 @@ static void test_replay_changes_nothing(void **state)
 	                 1);
 }
 
+/* The whole state the intake writes, as one JSON text (times fixed by core.now). */
+static char *state(void)
+{
+	return core_text(
+	        &core,
+	        "SELECT json_build_object("
+	        " 'incidents', (SELECT json_agg(to_jsonb(i) ORDER BY id) FROM assigner.incidents "
+	        "i),"
+	        " 'reports', (SELECT json_agg(json_build_array(message_id, revision, incident_id,"
+	        "   is_incident, text) ORDER BY message_id) FROM assigner.reports),"
+	        " 'audit', (SELECT json_agg(json_build_array(id, incident_id, at, actor, action,"
+	        "   details) ORDER BY id) FROM assigner.audit),"
+	        " 'outbox', (SELECT json_agg(json_build_array(id, incident_id, type, event)"
+	        "   ORDER BY id) FROM assigner.outbox))::text",
+	        NULL);
+}
+
+enum { MAX_SPECS = 16 };
+
+/* specs[0..n) with posted_at read as minutes after core_time(0), stored in one batch, or one
+ * record a batch. */
+static void store_timed(const struct report_spec *specs, size_t n, bool one_by_one,
+                        struct intake_counts *c)
+{
+	struct report_spec timed[MAX_SPECS];
+	assert_true(n <= MAX_SPECS);
+	for (size_t i = 0; i < n; i++) {
+		timed[i] = specs[i];
+		timed[i].posted_at = core_time((int)specs[i].posted_at);
+	}
+	struct intake_counts sum = {0};
+	for (size_t i = 0; i < n; i += one_by_one ? 1 : n) {
+		struct intake_counts one = core_store(&core, timed + i, one_by_one ? 1 : n);
+		sum.replayed += one.replayed;
+		sum.raised += one.raised;
+		sum.joined += one.joined;
+		sum.opened += one.opened;
+		sum.moderated += one.moderated;
+	}
+	if (c)
+		*c = sum;
+}
+
+/*
+ * Before: incidents of heating (Abakan, four citizens) and a road (Chernogorsk) exist. Then one
+ * batch mixes everything the intake does: a join to an existing incident that raises it (the
+ * fifth citizen), a join by address, new incidents and a report joining one of them inside the
+ * batch, moderation, a non-incident, a replay, a higher revision of a grouped report, and a
+ * message id twice (its second revision later in the batch).
+ */
+static const struct report_spec before[] = {
+        {.id = "vk:1", .text = heat1, .municipality = "abakan", .author = "c1"},
+        {.id = "vk:2", .text = heat2, .municipality = "abakan", .author = "c2", .posted_at = 1},
+        {.id = "vk:3", .text = heat2, .municipality = "abakan", .author = "c3", .posted_at = 2},
+        {.id = "vk:4", .text = heat1, .municipality = "abakan", .author = "c4", .posted_at = 3},
+        {.id = "vk:5",
+         .text = road,
+         .topic = "roads",
+         .municipality = "chernogorsk",
+         .address = "Черногорск, ул. Пушкина, 10",
+         .posted_at = 4},
+};
+static const struct report_spec mixed[] = {
+        {.id = "vk:6",
+         .text = heat2,
+         .municipality = "abakan",
+         .author = "c5",
+         .posted_at = 5,
+         .address = "Абакан, ул. Щетинкина, 18"},
+        {.id = "vk:7",
+         .text = "Жители просят помочь",
+         .topic = "roads",
+         .municipality = "chernogorsk",
+         .address = "черногорск ул пушкина 10",
+         .posted_at = 6},
+        {.id = "vk:8",
+         .text = "Во дворе не вывозят мусор уже неделю, контейнеры переполнены",
+         .topic = "waste",
+         .municipality = "sayanogorsk",
+         .posted_at = 7},
+        {.id = "vk:9",
+         .text = "Прорвало трубу, топит подвал дома на Ленина 5",
+         .municipality = NULL,
+         .posted_at = 8},
+        {.id = "vk:10",
+         .text = "Продам диван",
+         .topic = "other",
+         .municipality = "abakan",
+         .not_incident = true,
+         .score = 0.1,
+         .posted_at = 9},
+        {.id = "vk:11",
+         .text = "Контейнеры переполнены, мусор не вывозят неделю, во дворе",
+         .topic = "waste",
+         .municipality = "sayanogorsk",
+         .urgency = "high",
+         .posted_at = 10},
+        {.id = "vk:5",
+         .text = road,
+         .topic = "roads",
+         .municipality = "chernogorsk",
+         .address = "Черногорск, ул. Пушкина, 10",
+         .posted_at = 4},
+        {.id = "vk:2",
+         .revision = 2,
+         .text = "исправленный текст",
+         .municipality = "abakan",
+         .author = "c2",
+         .posted_at = 1},
+        {.id = "vk:12",
+         .text = heat1,
+         .municipality = "chernogorsk",
+         .score = 0.5,
+         .posted_at = 11},
+        {.id = "vk:13",
+         .text = "Нет света во всём квартале",
+         .topic = "housing",
+         .municipality = "abakan",
+         .posted_at = 12},
+        {.id = "vk:13",
+         .revision = 2,
+         .text = "Нет света во всём квартале, второй день",
+         .topic = "housing",
+         .municipality = "abakan",
+         .posted_at = 12},
+        {.id = "vk:14",
+         .text = "Нет света во всём квартале уже второй день",
+         .topic = "housing",
+         .municipality = "abakan",
+         .posted_at = 13},
+};
+
+static void test_batch_same_end_state_as_one_by_one(void **state_)
+{
+	(void)state_;
+	core.now = core_time(120);
+	struct intake_counts c, one;
+	store_timed(before, sizeof(before) / sizeof(before[0]), true, NULL);
+	store_timed(mixed, sizeof(mixed) / sizeof(mixed[0]), true, &one);
+	char *one_by_one = state();
+
+	core_reset(&core);
+	store_timed(before, sizeof(before) / sizeof(before[0]), false, NULL);
+	store_timed(mixed, sizeof(mixed) / sizeof(mixed[0]), false, &c);
+	char *batched = state();
+	core.now = 0;
+	assert_string_equal(batched, one_by_one);
+	assert_memory_equal(&c, &one, sizeof(c));
+	/* And the batch did what the comment above says. */
+	assert_int_equal(c.replayed, 1);
+	assert_int_equal(c.raised, 2); /* the fifth citizen; a high report */
+	assert_int_equal(c.joined, 4); /* vk:6, vk:7 (address), vk:11, vk:14 */
+	assert_int_equal(c.opened, 4); /* vk:8, vk:9, vk:12, vk:13 */
+	assert_int_equal(c.moderated, 2);
+	free(one_by_one);
+	free(batched);
+}
+
+/* The same new problem told by several citizens in one batch is one incident. */
+static void test_batch_groups_a_new_problem(void **state_)
+{
+	(void)state_;
+	struct report_spec r[6];
+	char ids[6][24], authors[6][24];
+	for (int i = 0; i < 6; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
+		snprintf(authors[i], sizeof(authors[i]), "citizen%d", i + 1);
+		r[i] = (struct report_spec){.id = ids[i],
+		                            .text = i % 2 ? heat2 : heat1,
+		                            .municipality = "abakan",
+		                            .author = authors[i],
+		                            .posted_at = core_time(i)};
+	}
+	struct intake_counts c = core_store(&core, r, 6);
+	assert_int_equal(c.opened, 1);
+	assert_int_equal(c.joined, 5);
+	assert_int_equal(c.raised, 1); /* the fifth citizen, in the same batch */
+	assert_int_equal(incidents(), 1);
+	assert_int_equal(
+	        core_int(&core, "SELECT reports * 10 + affected FROM assigner.incidents", NULL),
+	        66);
+	/* created, assigned, assigned again (high): each event lists the reports it had then. */
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.outbox WHERE"
+	                          " jsonb_array_length(event->'reports') ="
+	                          " CASE type WHEN 'incident.created' THEN 1"
+	                          "  WHEN 'incident.assigned' THEN (CASE WHEN event->'incident'->>"
+	                          "  'urgency' = 'high' THEN 5 ELSE 1 END) END",
+	                          NULL),
+	                 3);
+}
+
+/* A replayed batch changes nothing: the whole state is the same, row for row. */
+static void test_batch_replayed_changes_nothing(void **state_)
+{
+	(void)state_;
+	struct intake_counts c;
+	store_timed(before, sizeof(before) / sizeof(before[0]), false, NULL);
+	store_timed(mixed, sizeof(mixed) / sizeof(mixed[0]), false, NULL);
+	char *first = state();
+	store_timed(mixed, sizeof(mixed) / sizeof(mixed[0]), false, &c);
+	char *again = state();
+	assert_string_equal(again, first);
+	assert_int_equal(c.replayed, sizeof(mixed) / sizeof(mixed[0]));
+	free(first);
+	free(again);
+}
+
 /*
  * A figure, not a timed assertion: reports per second through intake_store in batches of 500,
  * over 13 municipalities x 4 topics, four reports a problem (printed).
@@ -407,6 +615,9 @@ int main(void)
 	        cmocka_unit_test_setup(test_doubtful_incidents_wait_in_moderation, core_reset_test),
 	        cmocka_unit_test_setup(test_non_incidents_kept_for_statistics, core_reset_test),
 	        cmocka_unit_test_setup(test_replay_changes_nothing, core_reset_test),
+	        cmocka_unit_test_setup(test_batch_same_end_state_as_one_by_one, core_reset_test),
+	        cmocka_unit_test_setup(test_batch_groups_a_new_problem, core_reset_test),
+	        cmocka_unit_test_setup(test_batch_replayed_changes_nothing, core_reset_test),
 	        cmocka_unit_test_setup(test_throughput_figure, core_reset_test),
 	};
 	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
