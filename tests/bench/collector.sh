@@ -21,7 +21,7 @@ CONNS=${BENCH_COLLECTOR_CONNECTIONS:-4}
 
 bench_items "$N" "$WORK/items.ndjson"
 bench_pg
-bench_broker $((N * 450 / (3 * 1024 * 1024) + 2))
+bench_broker $((N * 450 / (3 * 1024 * 1024) + 2)) messages.raw
 bench_service collector INGEST_TOKENS=bench-token=http INGEST_SOURCES=http
 bench_ready collector
 set -- $(bench_rss collector)

@@ -2,7 +2,8 @@
 # loopback, the way deploy/local/run.sh does for `make run`, and stops it all on exit.
 #
 #   bench_pg                       a throw-away PostgreSQL (deploy/local/pg.sh) -> $DB
-#   bench_broker PARTITIONS        the local Kafka broker, one broker -> $BROKERS
+#   bench_broker PARTITIONS TOPIC...  the local Kafka broker, one broker, the topics with
+#                                  PARTITIONS each (it auto-creates others with 4) -> $BROKERS
 #   bench_smtp                     an aiosmtpd catcher into $WORK/mail -> $SMTP_PORT
 #   bench_receiver                 demo-sources as webhook, Telegram and VK receiver -> $DEMO_PORT
 #   bench_service NAME VAR=V...    a service with the common settings (HTTP port -> $PORT_<NAME>)
@@ -20,6 +21,7 @@ BENCH_PIDS="" PG_STARTED=""
 KAFKA_OPTIONS="fetch.wait.max.ms=10,session.timeout.ms=6000,heartbeat.interval.ms=1000"
 
 bench_cleanup() {
+	set +e # everything is tried, whatever already stopped
 	for pid in $BENCH_PIDS; do kill "$pid" 2>/dev/null; done
 	for pid in $BENCH_PIDS; do wait "$pid" 2>/dev/null; done
 	[ -n "$PG_STARTED" ] && sh deploy/local/pg.sh stop "$WORK/pg" >/dev/null 2>&1
@@ -57,8 +59,13 @@ bench_pg() {
 }
 
 bench_broker() {
-	"$B/bin/kafka-broker" --brokers 1 --partitions "$1" --bootstrap-file "$WORK/bootstrap" \
-		>"$WORK/broker.log" 2>&1 &
+	parts=$1
+	shift
+	topics=""
+	for t in "$@"; do topics="$topics --topic $t"; done
+	# shellcheck disable=SC2086
+	"$B/bin/kafka-broker" --brokers 1 --partitions "$parts" --bootstrap-file "$WORK/bootstrap" \
+		$topics >"$WORK/broker.log" 2>&1 &
 	BENCH_PIDS="$BENCH_PIDS $!"
 	i=0
 	while [ ! -s "$WORK/bootstrap" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -24,7 +24,7 @@ size=$(awk '{ s += length($0) + 0 } END { printf "%d", s / NR }' "$WORK/records.
 # The local broker keeps 5 MiB a partition: enough partitions that nothing is dropped unread.
 parts=$((N * size / (3 * 1024 * 1024) + 2))
 bench_pg
-bench_broker "$parts"
+bench_broker "$parts" bench.limit
 
 # shellcheck disable=SC2046
 set -- $("$B/tests/bench/loadgen" kafka "$BROKERS" bench.limit \

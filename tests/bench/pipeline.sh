@@ -35,7 +35,8 @@ SERVICES="collector classifier assigner notifier"
 bench_pg
 # A message is ~0.5 kB raw, ~2 kB classified, an incident event ~2 kB: partitions enough that
 # the broker's 5 MiB a partition keeps everything unread.
-bench_broker $(((N + RATE * COMFORT) * 2500 / (3 * 1024 * 1024) + 4))
+bench_broker $(((N + RATE * COMFORT) * 2500 / (3 * 1024 * 1024) + 4)) messages.raw \
+	messages.classified incidents.events messages.raw.dlq messages.classified.dlq incidents.events.dlq
 bench_smtp
 bench_receiver
 bench_service collector INGEST_TOKENS=bench-token=http INGEST_SOURCES=http
