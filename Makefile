@@ -3,6 +3,7 @@
 #   make            build the shared library, every service, the local broker and the tests
 #   make run        install what is missing, build, start the local stack (deploy/local/run.sh)
 #   make test       install what is missing, build, run unit and integration tests (tests/run.sh)
+#   make test-long  the long end-to-end and fault tests (tests/e2e/long.sh)
 #   make SAN=1 ...  the same with AddressSanitizer and UBSan, built into build/san/
 #   make format / format-check   clang-format 14 with the committed .clang-format
 #   make clean / clean-data
@@ -83,7 +84,7 @@ SHARE_FILES := $(if $(wildcard services/classifier/main.c),$(SHARE)/classifier/i
 	$(SHARE)/classifier/topic.model $(SHARE)/classifier/taxonomy.json) \
 	$(patsubst deploy/%,$(SHARE)/%,$(wildcard deploy/regions/*/*.json))
 
-.PHONY: all services share tests deps run test bench clean clean-data format format-check
+.PHONY: all services share tests deps run test test-long bench clean clean-data format format-check
 all: services $(BROKER) $(DEMO) tests $(SHARE_FILES)
 services: $(SERVICE_BINS)
 # What an image ships beside the binaries (deploy/docker/Dockerfile: make services share).
@@ -171,6 +172,11 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all fuzz-build
 	@B=$(B) sh tests/run.sh
+
+# The end-to-end and fault tests' long variants (tests/e2e/long.sh): more messages, more rounds.
+test-long: deps
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh tests/e2e/long.sh
 
 # Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh, one
 # script a section: tests/bench/<section>.sh).

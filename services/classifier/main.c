@@ -208,6 +208,10 @@ static int run_service(void)
 	service_drain(&a.svc);
 	status = 0;
 out:
+	/* /readyz asks the producer: stop serving before freeing it (a probe during the drain
+	 * would use it freed). */
+	http_server_free(a.svc.http);
+	a.svc.http = NULL;
 	kafka_consumer_free(consumer);
 	kafka_producer_free(a.producer);
 	db_free(a.db);

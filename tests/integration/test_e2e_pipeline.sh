@@ -14,7 +14,8 @@ E2E="$TEST_WORK_DIR/e2e-pipeline"
 BIN="$TEST_BIN_DIR"
 . tests/e2e/stack.sh
 . tests/e2e/check_end_state.sh
-trap stack_stop EXIT
+# shellcheck disable=SC2154 # rc is the trap's own
+trap 'rc=$?; stack_stop; exit $rc' EXIT
 
 expect_load 1 "${E2E_INGEST:-1000}" "${E2E_REPLAY:-1000}"
 stack_start
