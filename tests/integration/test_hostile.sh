@@ -4,7 +4,8 @@
 # its documented status and a JSON error naming the field, every service ready after each
 # (tests/hostile/send_http.py); bad records produced straight into messages.raw,
 # messages.classified and incidents.events dead-lettered to <topic>.dlq with a dlq.reason
-# header; and the valid messages sent among the bad ones stored, classified and published on.
+# header; the valid messages sent among the bad ones stored, classified and published on; and
+# no token or author's name in any service's log.
 set -eu
 cd "$(dirname "$0")/../.."
 : "${TEST_DATABASE_URL:?}" "${TEST_KAFKA_BROKERS:?}" "${TEST_BIN_DIR:?}"
@@ -122,4 +123,9 @@ for port in $CP $KP $AP $NP; do
 	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || fail "the service on $port is not ready at the end"
 done
 for p in $pids; do kill -0 "$p" || fail "a service died"; done
+# Whatever was logged about all that holds no token and no author's name or id.
+if grep -n -e "$GOOD" -e "$LIMITED" -e "$OPERATOR" -e "$VIEWER" -e not-a-token-of-ours \
+	-e 'Секретова' -e author-secret-77 "$tmp"/*.log; then
+	fail "a token or an author's personal data is in a log (above)"
+fi
 echo "hostile: every case answered, every bad record dead-lettered, every good one flowed on"
