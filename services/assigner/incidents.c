@@ -91,19 +91,25 @@ int incidents_reload(struct db *db, json_t **row, char *err, size_t errlen)
 	return 0;
 }
 
-int incidents_audit_rows(struct db *db, const json_t *rows, char *err, size_t errlen)
+/* Runs a statement whose one parameter is the JSON document rows. */
+static int run_rows(struct db *db, const char *sql, const json_t *rows, char *err, size_t errlen)
 {
 	char *a = json_dumps(rows, JSON_COMPACT);
 	const char *p[] = {a};
-	int rc = db_run(db,
+	int rc = db_run(db, sql, 1, p, err, errlen);
+	free(a);
+	return rc;
+}
+
+int incidents_audit_rows(struct db *db, const json_t *rows, char *err, size_t errlen)
+{
+	return run_rows(db,
 	                "INSERT INTO assigner.audit (incident_id, at, actor, action, details)"
 	                " SELECT r.incident_id, r.at, r.actor, r.action,"
 	                "  coalesce(r.details, '{}')"
 	                " FROM jsonb_populate_recordset(NULL::assigner.audit, $1::jsonb)"
 	                "  WITH ORDINALITY r ORDER BY r.ordinality",
-	                1, p, err, errlen);
-	free(a);
-	return rc;
+	                rows, err, errlen);
 }
 
 int incidents_audit(struct db *db, int64_t id, int64_t at, const char *actor, const char *action,
@@ -217,10 +223,8 @@ json_t *incidents_event(const struct action_env *env, enum incident_event_type t
 
 int incidents_queue(struct db *db, const json_t *rows, char *err, size_t errlen)
 {
-	char *a = json_dumps(rows, JSON_COMPACT);
-	const char *p[] = {a};
 	/* nextval in array order: one incident's events keep their order in the outbox. */
-	int rc = db_run(db,
+	return run_rows(db,
 	                "INSERT INTO assigner.outbox (id, incident_id, type, event, created_at)"
 	                " SELECT n.id, n.incident_id, n.type,"
 	                "  jsonb_set(n.event, '{event_id}', to_jsonb('assigner:' || n.id)),"
@@ -230,9 +234,7 @@ int incidents_queue(struct db *db, const json_t *rows, char *err, size_t errlen)
 	                "       FROM jsonb_populate_recordset(NULL::assigner.outbox, $1::jsonb)"
 	                "        WITH ORDINALITY r ORDER BY r.ordinality) n"
 	                " ORDER BY n.ordinality",
-	                1, p, err, errlen);
-	free(a);
-	return rc;
+	                rows, err, errlen);
 }
 
 int incidents_emit(struct db *db, const struct action_env *env, enum incident_event_type type,

@@ -12,15 +12,21 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core_support.h"
+#include "db.h"
+#include "grouping.h"
 #include "incidents.h"
 #include "region.h"
+#include "testdb.h"
 #include "timefmt.h"
 #include "workcal.h"
+#include "xalloc.h"
 
 static const char *const heat1 = "Третий день нет отопления в доме на улице Щетинкина 18, "
                                  "батареи холодные, дети мёрзнут";
@@ -184,20 +190,27 @@ static void test_same_address_joins(void **state)
 	                 1);
 }
 
+/* n citizens reporting the heating problem in Abakan, `minutes` apart (ids vk:1.., authors
+ * citizen1..). */
+static void citizens(struct report_spec *r, char ids[][24], char authors[][24], int n, int minutes)
+{
+	for (int i = 0; i < n; i++) {
+		snprintf(ids[i], 24, "vk:%d", i + 1);
+		snprintf(authors[i], 24, "citizen%d", i + 1);
+		r[i] = (struct report_spec){.id = ids[i],
+		                            .text = i % 2 ? heat2 : heat1,
+		                            .municipality = "abakan",
+		                            .author = authors[i],
+		                            .posted_at = core_time(i * minutes)};
+	}
+}
+
 static void test_affected_citizens_raise_urgency(void **state)
 {
 	(void)state;
 	struct report_spec r[5];
 	char ids[5][24], authors[5][24];
-	for (int i = 0; i < 5; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
-		snprintf(authors[i], sizeof(authors[i]), "citizen%d", i + 1);
-		r[i] = (struct report_spec){.id = ids[i],
-		                            .text = i % 2 ? heat2 : heat1,
-		                            .municipality = "abakan",
-		                            .author = authors[i],
-		                            .posted_at = core_time(i * 10)};
-	}
+	citizens(r, ids, authors, 5, 10);
 	core_store(&core, r, 4);
 	char *urgency = core_text(&core, "SELECT urgency FROM assigner.incidents", NULL);
 	assert_string_equal(urgency, "normal");
@@ -514,15 +527,7 @@ static void test_batch_groups_a_new_problem(void **state_)
 	(void)state_;
 	struct report_spec r[6];
 	char ids[6][24], authors[6][24];
-	for (int i = 0; i < 6; i++) {
-		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
-		snprintf(authors[i], sizeof(authors[i]), "citizen%d", i + 1);
-		r[i] = (struct report_spec){.id = ids[i],
-		                            .text = i % 2 ? heat2 : heat1,
-		                            .municipality = "abakan",
-		                            .author = authors[i],
-		                            .posted_at = core_time(i)};
-	}
+	citizens(r, ids, authors, 6, 1);
 	struct intake_counts c = core_store(&core, r, 6);
 	assert_int_equal(c.opened, 1);
 	assert_int_equal(c.joined, 5);
@@ -556,6 +561,140 @@ static void test_batch_replayed_changes_nothing(void **state_)
 	assert_int_equal(c.replayed, sizeof(mixed) / sizeof(mixed[0]));
 	free(first);
 	free(again);
+}
+
+/* A replica of the intake: its own connection and stemmer, storing one batch on a thread. */
+struct replica {
+	const struct report_spec *specs;
+	size_t n;
+	pthread_barrier_t *start; /* or NULL */
+	int rc;
+	char err[512];
+};
+
+static void *replica_run(void *arg)
+{
+	struct replica *rp = arg;
+	struct db *db = db_connect(testdb_url(), 10000, NULL, rp->err, sizeof(rp->err));
+	struct grouping *g = grouping_new(rp->err, sizeof(rp->err));
+	struct classified *r = xcalloc(rp->n, sizeof(*r));
+	for (size_t i = 0; i < rp->n; i++)
+		core_classified(&rp->specs[i], &r[i]);
+	struct intake_counts c = {0};
+	if (rp->start)
+		pthread_barrier_wait(rp->start);
+	rp->rc = db && g ? intake_store(db, g, &core.env, &core.settings, r, rp->n, time_now_ms(),
+	                                &c, rp->err, sizeof(rp->err))
+	                 : -1;
+	for (size_t i = 0; i < rp->n; i++)
+		classified_clear(&r[i]);
+	free(r);
+	grouping_free(g);
+	db_free(db);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * An operator's change to an incident between the batch's reading it and its writing it: the
+ * batch fails as a whole (nothing of it stays) and its retry sees the change.
+ */
+static void test_incident_changed_meanwhile_fails_the_batch(void **state_)
+{
+	(void)state_;
+	struct report_spec first = {.id = "vk:1", .text = heat1, .municipality = "abakan"};
+	struct report_spec second = {
+	        .id = "vk:2", .text = heat2, .municipality = "abakan", .posted_at = core_time(5)};
+	core_store(&core, &first, 1);
+	char err[512];
+	struct db *op = db_connect(testdb_url(), 10000, NULL, err, sizeof(err));
+	assert_non_null(op);
+	assert_int_equal(db_begin(op, err, sizeof(err)), 0);
+	assert_int_equal(db_run(op,
+	                        "UPDATE assigner.incidents SET address = 'Абакан, Щетинкина 18'"
+	                        " WHERE id = 1",
+	                        0, NULL, err, sizeof(err)),
+	                 0);
+	struct replica rp = {.specs = &second, .n = 1};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, replica_run, &rp), 0);
+	sleep_ms(500); /* the batch has read the incident and waits to write it */
+	assert_int_equal(db_commit(op, err, sizeof(err)), 0);
+	pthread_join(t, NULL);
+	db_free(op);
+	assert_int_equal(rp.rc, -1);
+	assert_non_null(strstr(rp.err, "changed while it was deciding"));
+	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.reports", NULL), 1);
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM assigner.audit WHERE action ="
+	                          " 'joined'",
+	                          NULL),
+	                 0);
+
+	struct intake_counts c = core_store(&core, &second, 1); /* the pipeline's retry */
+	assert_int_equal(c.joined, 1);
+	char *address = core_text(&core, "SELECT address FROM assigner.incidents", NULL);
+	assert_string_equal(address, "Абакан, Щетинкина 18");
+	free(address);
+	assert_int_equal(core_int(&core, "SELECT reports FROM assigner.incidents", NULL), 2);
+}
+
+/*
+ * Two replicas storing reports of the same problems at the same time: each problem is one
+ * incident (the key locks make the second batch see what the first opened).
+ */
+static void test_two_replicas_open_each_problem_once(void **state_)
+{
+	(void)state_;
+	static const char *const munis[] = {"abakan", "chernogorsk", "sayanogorsk"};
+	static const char *const words[] = {"отопление", "яма",     "мусор",  "лифт",  "крыша",
+	                                    "светофор",  "автобус", "подвал", "забор", "фонарь"};
+	enum { PROBLEMS = 30, EACH = 4, N = PROBLEMS * EACH };
+	static struct report_spec r[2][N / 2];
+	static char ids[N][24], texts[PROBLEMS][160], authors[N][24];
+	size_t k[2] = {0, 0};
+	for (int p = 0; p < PROBLEMS; p++)
+		/* Problems share a word at most: never similar enough to be one (Dice < 0.3). */
+		snprintf(texts[p], sizeof(texts[p]), "%s: %d, %d, %d", words[p % 10], 100 + p,
+		         1000 + p, 5000 + p);
+	for (int i = 0; i < N; i++) {
+		int p = i % PROBLEMS, side = i / PROBLEMS % 2;
+		snprintf(ids[i], sizeof(ids[i]), "vk:%d", i + 1);
+		snprintf(authors[i], sizeof(authors[i]), "c%d", i);
+		r[side][k[side]++] = (struct report_spec){.id = ids[i],
+		                                          .text = texts[p],
+		                                          .municipality = munis[p % 3],
+		                                          .author = authors[i],
+		                                          .posted_at = core_time(i)};
+	}
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, 2);
+	struct replica rp[2] = {{.specs = r[0], .n = N / 2, .start = &start},
+	                        {.specs = r[1], .n = N / 2, .start = &start}};
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, replica_run, &rp[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < 2; i++)
+		if (rp[i].rc < 0)
+			fail_msg("replica %d: %s", i, rp[i].err);
+	assert_int_equal(core_int(&core, "SELECT count(*) FROM assigner.reports", NULL), N);
+	/* No problem's reports are split over two incidents. */
+	assert_int_equal(core_int(&core,
+	                          "SELECT count(*) FROM (SELECT text FROM assigner.reports"
+	                          " GROUP BY text HAVING count(DISTINCT incident_id) > 1) s",
+	                          NULL),
+	                 0);
+	assert_int_equal(
+	        core_int(&core, "SELECT count(*) FROM assigner.incidents", NULL),
+	        core_int(&core, "SELECT count(DISTINCT text) FROM assigner.reports", NULL));
 }
 
 /*
@@ -618,6 +757,9 @@ int main(void)
 	        cmocka_unit_test_setup(test_batch_same_end_state_as_one_by_one, core_reset_test),
 	        cmocka_unit_test_setup(test_batch_groups_a_new_problem, core_reset_test),
 	        cmocka_unit_test_setup(test_batch_replayed_changes_nothing, core_reset_test),
+	        cmocka_unit_test_setup(test_incident_changed_meanwhile_fails_the_batch,
+	                               core_reset_test),
+	        cmocka_unit_test_setup(test_two_replicas_open_each_problem_once, core_reset_test),
 	        cmocka_unit_test_setup(test_throughput_figure, core_reset_test),
 	};
 	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);

@@ -1,43 +1,27 @@
 #!/bin/sh
 # The assigner alone, as a process: BENCH_ASSIGNER_REPORTS classified.v1 records (default
 # 50000) over the region's 13 municipalities and 14 topics — one in ten a non-incident, some
-# unresolved or doubtful (moderation), the rest reports of problems told one to three times by
-# different citizens, a third with an address, posted a second apart — are produced with kcat
-# to a local broker's messages.classified, keyed as the classifier keys them
+# unresolved or doubtful (moderation), the rest reports of problems told three times by
+# different citizens, a third with an address, posted a second apart — produced with kcat to
+# the local broker's messages.classified, keyed as the classifier keys them
 # (municipality|topic), while the assigner runs against a throw-away PostgreSQL with the
 # shipped Khakassia pack. Timed from the first record produced until every report is stored,
-# and until every event of the outbox is acknowledged by the broker.
+# and until every event of the outbox is acknowledged by the broker; the CPU seconds the
+# assigner and PostgreSQL spent meanwhile are printed too (on a shared machine the wall clock
+# says less). The ratio is to PostgreSQL's batched-insert limit (the limits section): each
+# report is at least one such row.
 #
 # Prints the figures and writes the section's JSON object to $1 (when given).
-# Environment: B (build directory, default build/dev), BENCH_ASSIGNER_REPORTS,
+# Environment: B, BENCH_SIZE (small: a tiny run), BENCH_ASSIGNER_REPORTS,
 # BENCH_ASSIGNER_BATCH (the assigner's BATCH_SIZE, default its own 500).
 set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
-N=${BENCH_ASSIGNER_REPORTS:-50000}
+SECTION=assigner
+. tests/bench/common.sh
 JSON_OUT=${1:-}
-WORK=$(mktemp -d /tmp/incident-bench-assigner.XXXXXX)
-chmod 755 "$WORK"
-PG_DIR="$WORK/pg"
-BROKER_PID="" ASSIGNER_PID="" PG_STARTED=""
-
-cleanup() {
-	[ -n "$ASSIGNER_PID" ] && kill "$ASSIGNER_PID" 2>/dev/null && wait "$ASSIGNER_PID" 2>/dev/null
-	[ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
-	[ -n "$PG_STARTED" ] && sh deploy/local/pg.sh stop "$PG_DIR" >/dev/null 2>&1
-	real=$(readlink "$PG_DIR" 2>/dev/null || true)
-	[ -n "$real" ] && rm -rf "$real"
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-now_ms() { date +%s%3N; }
-fail() {
-	echo "bench assigner: $*" >&2
-	[ -f "$WORK/assigner.log" ] && tail -n 20 "$WORK/assigner.log" >&2
-	exit 1
-}
+N=${BENCH_ASSIGNER_REPORTS:-$([ "${BENCH_SIZE:-}" = small ] && echo 1000 || echo 50000)}
+BATCH=${BENCH_ASSIGNER_BATCH:-500}
 
 # ---- input ------------------------------------------------------------------------------------
 awk -v n="$N" 'BEGIN {
@@ -98,46 +82,19 @@ bytes=$(wc -c <"$WORK/classified.tsv")
 parts=$((bytes / (3 * 1024 * 1024) + 4))
 
 # ---- the stack ----------------------------------------------------------------------------------
-tries=0
-while :; do
-	PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
-	if sh deploy/local/pg.sh start "$PG_DIR" "$PG_PORT" >"$WORK/pg-start.log" 2>&1; then
-		PG_STARTED=1
-		break
-	fi
-	tries=$((tries + 1))
-	[ "$tries" -lt 8 ] || { cat "$WORK/pg-start.log" >&2; fail "could not start PostgreSQL"; }
-done
-DB=$(sh deploy/local/pg.sh url "$PG_PORT")
-"$B/bin/kafka-broker" --brokers 1 --partitions "$parts" --bootstrap-file "$WORK/bootstrap" \
-	>"$WORK/broker.log" 2>&1 &
-BROKER_PID=$!
-i=0
-while [ ! -s "$WORK/bootstrap" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -s "$WORK/bootstrap" ] || fail "the local Kafka broker did not start"
-BROKERS=$(cat "$WORK/bootstrap")
-
-HTTP_PORT=0 DATABASE_URL="$DB" KAFKA_BROKERS="$BROKERS" INPUT_TOPIC=messages.classified \
-	OUTPUT_TOPIC=incidents.events CONSUMER_GROUP=bench LOG_LEVEL=warn \
-	BATCH_SIZE="${BENCH_ASSIGNER_BATCH:-500}" \
-	KAFKA_OPTIONS="fetch.wait.max.ms=10" \
-	"$B/bin/assigner" >/tmp/e1_assigner.log 2>&1 &
-ASSIGNER_PID=$!
-q() { psql "$DB" -qAt -F ' ' -c "$1"; }
-i=0
-until q "SELECT 1 FROM assigner.outbox LIMIT 0" >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -lt 300 ] && kill -0 "$ASSIGNER_PID" 2>/dev/null || fail "the assigner did not start"
-	sleep 0.1
-done
+bench_pg
+bench_broker "$parts"
+bench_service assigner INPUT_TOPIC=messages.classified OUTPUT_TOPIC=incidents.events \
+	CONSUMER_GROUP=bench BATCH_SIZE="$BATCH"
+bench_ready assigner
 sleep 2 # the consumer joins its group
 
 # CPU clock ticks (user + system) used so far by the assigner ("assigner <ticks>") and by each
 # PostgreSQL process ("<pid> <ticks>"): a backend that comes and goes (the polling psql) is left
 # out by comparing the processes present at both ends.
 cpu_now() {
-	pm=$(head -n 1 "$PG_DIR/postmaster.pid")
-	awk '{ print "assigner", $14 + $15 }' "/proc/$ASSIGNER_PID/stat"
+	pm=$(head -n 1 "$WORK/pg/postmaster.pid")
+	awk '{ print "assigner", $14 + $15 }' "/proc/$PID_assigner/stat"
 	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
 		awk '{ print $1, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
 	done
@@ -153,10 +110,9 @@ cpu_now >"$WORK/cpu0"
 t0=$(now_ms)
 kcat -P -b "$BROKERS" -t messages.classified -K "$(printf '\t')" -z lz4 -l "$WORK/classified.tsv" ||
 	fail "kcat could not produce the input"
-t_produced=$(now_ms)
 stored="" published=""
 while [ -z "$published" ]; do
-	kill -0 "$ASSIGNER_PID" 2>/dev/null || fail "the assigner exited"
+	kill -0 "$PID_assigner" 2>/dev/null || fail "the assigner exited"
 	set -- $(q "SELECT (SELECT count(*) FROM assigner.reports),
 	                   (SELECT count(*) FROM assigner.outbox WHERE NOT published)")
 	t=$(now_ms)
@@ -165,37 +121,39 @@ while [ -z "$published" ]; do
 	[ $((t - t0)) -lt 1800000 ] || fail "not done after 30 minutes ($1 reports stored)"
 	[ -n "$published" ] || sleep 0.1
 done
+cpu_now >"$WORK/cpu1"
+set -- $(cpu_delta "$WORK/cpu0" "$WORK/cpu1")
+cpu_a=$1 cpu_pg=$2
+set -- $(bench_rss assigner)
+rss=$1 hwm=$2
 set -- $(q "SELECT (SELECT count(*) FROM assigner.incidents),
                    (SELECT count(*) FROM assigner.outbox),
                    (SELECT count(*) FROM assigner.reports WHERE incident_id IS NOT NULL),
                    (SELECT count(*) FROM assigner.incidents WHERE status = 'moderation')")
 incidents=$1 events=$2 grouped=$3 moderation=$4
-rss=$(awk '/VmRSS/ { print $2 }' "/proc/$ASSIGNER_PID/status")
-cpu_now >"$WORK/cpu1"
-set -- $(cpu_delta "$WORK/cpu0" "$WORK/cpu1")
-cpu_a=$1 cpu_pg=$2
 
-fig() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a * 1000 / (b > 0 ? b : 1) }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
-store_ms=$((stored - t0)) pub_ms=$((published - t0)) produce_ms=$((t_produced - t0))
-echo
-printf '%-46s %9s %8s %12s\n' "assigner (one process, batches of ${BENCH_ASSIGNER_BATCH:-500})" \
-	"count" "seconds" "per second"
-printf '%-46s %9s %8s %12s\n' "classified reports stored" "$N" "$(secs $store_ms)" \
-	"$(fig "$N" $store_ms)"
-printf '%-46s %9s %8s %12s\n' "incident events published (acknowledged)" "$events" \
-	"$(secs $pub_ms)" "$(fig "$events" $pub_ms)"
+rate() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a * 1000 / (b > 0 ? b : 1) }'; }
+store_ms=$((stored - t0)) pub_ms=$((published - t0))
+stored_rate=$(rate "$N" $store_ms) events_rate=$(rate "$events" $pub_ms)
+limit=$(bench_limit pg_insert_per_second)
+ratio=$(bench_ratio "$stored_rate" "$limit")
+bench_header "assigner (one process, batches of $BATCH)"
+bench_row "classified reports stored" "$N" "$(secs $store_ms)" "$stored_rate" "$ratio" \
+	"PostgreSQL INSERT unnest()"
+bench_row "incident events published (acknowledged)" "$events" "$(secs $pub_ms)" \
+	"$events_rate" "" ""
 echo "  $incidents incidents ($moderation in moderation), $grouped reports in them;" \
-	"input produced in $(secs $produce_ms) s; assigner resident $((rss / 1024)) MB"
-echo "  CPU: assigner $cpu_a s, PostgreSQL $cpu_pg s ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-if [ -n "$JSON_OUT" ]; then
-	printf '{"section":"assigner","input":{"reports":%s,"bytes":%s,"batch":%s},' "$N" "$bytes" \
-		"${BENCH_ASSIGNER_BATCH:-500}" >"$JSON_OUT"
-	printf '"results":{"stored_seconds":%s,"reports_per_second":%s,"events":%s,' \
-		"$(secs $store_ms)" "$(fig "$N" $store_ms)" "$events" >>"$JSON_OUT"
-	printf '"published_seconds":%s,"events_per_second":%s,"incidents":%s,' \
-		"$(secs $pub_ms)" "$(fig "$events" $pub_ms)" "$incidents" >>"$JSON_OUT"
-	printf '"moderation":%s,"grouped_reports":%s,"rss_kb":%s,' "$moderation" "$grouped" \
-		"$rss" >>"$JSON_OUT"
-	printf '"cpu_seconds":{"assigner":%s,"postgresql":%s}}}\n' "$cpu_a" "$cpu_pg" >>"$JSON_OUT"
-fi
+	"assigner resident $((rss / 1024)) MB (peak $((hwm / 1024)) MB)"
+echo "  CPU meanwhile: assigner $cpu_a s, PostgreSQL $cpu_pg s" \
+	"(load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores)"
+[ -n "$JSON_OUT" ] || exit 0
+printf '{"section":"assigner","input":{"reports":%s,"bytes":%s,"batch":%s},' "$N" "$bytes" \
+	"$BATCH" >"$JSON_OUT"
+printf '"results":{"stored_seconds":%s,"reports_per_second":%s,"ratio_to_pg_insert":%s,' \
+	"$(secs $store_ms)" "$stored_rate" "$ratio" >>"$JSON_OUT"
+printf '"events":%s,"published_seconds":%s,"events_per_second":%s,"incidents":%s,' \
+	"$events" "$(secs $pub_ms)" "$events_rate" "$incidents" >>"$JSON_OUT"
+printf '"moderation":%s,"grouped_reports":%s,"rss_kb":{"load":%s,"peak":%s},' "$moderation" \
+	"$grouped" "$rss" "$hwm" >>"$JSON_OUT"
+printf '"cpu_seconds":{"assigner":%s,"postgresql":%s}}}\n' "$cpu_a" "$cpu_pg" >>"$JSON_OUT"
