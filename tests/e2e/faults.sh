@@ -6,8 +6,8 @@
 #
 #   kill9     kill -9 of each service at a random moment of the run, restarted at once
 #   kill9x2   kill -9 of two services at the same moment (every pair in turn, one per round)
-#   pg        PostgreSQL stopped for a few seconds mid-run and started again; a consumer killed
-#             -9 and restarted while it is down
+#   pg        PostgreSQL stopped for a few seconds mid-run and started again; a consumer with a
+#             backlog killed -9 and restarted while it is down
 #   kafka     every broker down for a few seconds, then one broker down, mid-run
 #   sigterm   SIGTERM of each service mid-run: /readyz turns 503, it exits 0 within
 #             SHUTDOWN_TIMEOUT + 5 s, restarted; then, with the pipeline quiet, each consumer
@@ -73,22 +73,24 @@ fault_kill9x2() {
 	kill9 "$1.1" "$2.1"
 }
 
-# PostgreSQL down for seconds; meanwhile one consumer, holding a batch it cannot write, is
-# killed -9 (what it had not written must come again, so its offsets must not have moved).
+# PostgreSQL down for seconds while one consumer (in turn) is catching up: it was paused
+# (SIGSTOP) so records piled up for it, resumes during the outage with a batch it cannot write,
+# and is killed -9 then; what it had not written must come again once it is back, so its
+# offsets must not have moved past it.
 fault_pg() {
-	rand_sleep 500 2500
+	victim=$(echo "classifier assigner notifier" | cut -d' ' -f$((ROUND_NO % 3 + 1)))
+	rand_sleep 500 1500
+	kill -STOP "$(svc_pid "$victim.1")"
+	rand_sleep 1000 2500
 	sh deploy/local/pg.sh stop "$E2E/pg"
-	say "PostgreSQL stopped"
+	say "$victim.1 paused, then PostgreSQL stopped"
 	# An attempt that went out but could not be marked sent goes out again.
 	E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL))
-	rand_sleep 1000 2500
-	victim=$(echo "classifier assigner notifier" | cut -d' ' -f$((ROUND_NO % 3 + 1)))
-	kill -KILL "$(svc_pid "$victim.1")"
-	wait "$(svc_pid "$victim.1")" 2>/dev/null || true
-	[ "$victim" = notifier ] && E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL))
-	say "killed -9 $victim.1 while PostgreSQL is down"
+	kill -CONT "$(svc_pid "$victim.1")"
+	sleep 2 # it fetches, fails to write, and its consumer's auto-commit (1 s) comes round
+	svc_kill "$victim.1"
 	svc_start "$victim.1"
-	rand_sleep 1000 2500
+	rand_sleep 500 2000
 	sh deploy/local/pg.sh start "$E2E/pg" "$PG_PORT" >/dev/null
 	say "PostgreSQL started"
 	svc_wait_ready "$victim.1" 60
