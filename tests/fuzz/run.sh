@@ -54,7 +54,11 @@ fi
 regressions=tests/fuzz/regressions/$name
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
 	echo "fuzz $target: replaying $(ls "$regressions" | wc -l) regression inputs"
-	"$bin" -runs=0 "$regressions"/* 2>&1 | tail -3
+	if ! "$bin" -runs=0 "$regressions"/* >"$crashes/replay.log" 2>&1; then
+		tail -60 "$crashes/replay.log"
+		echo "fuzz $target: FAILED on a regression input"
+		exit 1
+	fi
 fi
 
 echo "fuzz $target: ${seconds}s"
