@@ -53,7 +53,8 @@ static void setup(void)
 	if (!mkdtemp(dir))
 		abort();
 	for (size_t i = 0; i < NFILES; i++) {
-		snprintf(path, sizeof(path), "%s/%s", src ? src : "deploy/regions/khakassia", files[i]);
+		snprintf(path, sizeof(path), "%s/%s", src ? src : "deploy/regions/khakassia",
+		         files[i]);
 		if (!(original[i] = file_read(path, &original_len[i], err, sizeof(err)))) {
 			fprintf(stderr, "fuzz_assigner_region: %s\n", err);
 			abort();

@@ -22,9 +22,9 @@ static struct classifier *open_classifier(void)
 	const char *models = getenv("FUZZ_MODEL_DIR");
 	const char *region = getenv("FUZZ_REGION_DIR");
 	char err[512];
-	struct classifier *c =
-	        classifier_open_dirs(models ? models : "build/dev/share/classifier",
-	                             region ? region : "deploy/regions/khakassia", 0.5, err, sizeof(err));
+	struct classifier *c = classifier_open_dirs(models ? models : "build/dev/share/classifier",
+	                                            region ? region : "deploy/regions/khakassia",
+	                                            0.5, err, sizeof(err));
 
 	if (!c) {
 		fprintf(stderr, "fuzz_classifier_decide: %s\n", err);

@@ -29,7 +29,8 @@ static inline void fuzz_check_message(struct message *m)
 	}
 	json_t *j = message_encode(m);
 	if (!j || message_decode(j, &again, &e) != 0) {
-		fprintf(stderr, "a normalised message does not decode: %s: %s\n", e.field, e.message);
+		fprintf(stderr, "a normalised message does not decode: %s: %s\n", e.field,
+		        e.message);
 		abort();
 	}
 	json_decref(j);

@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	size_t n = 0;
 	char err[256];
 
-	if (rss_parse((const char *)data, size, "https://example.org/news/", "example", 1764300000000,
-	              &items, &n, err, sizeof(err)) != 0) {
+	if (rss_parse((const char *)data, size, "https://example.org/news/", "example",
+	              1764300000000, &items, &n, err, sizeof(err)) != 0) {
 		if (!err[0] || items || n)
 			abort();
 		return 0;

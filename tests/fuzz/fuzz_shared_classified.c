@@ -2,5 +2,5 @@
 #include "classified.h"
 #include "fuzz_shared_records.h"
 
-FUZZ_RECORD_TARGET(struct classified, classified_decode_bytes, classified_encode,
-                   classified_decode, classified_clear)
+FUZZ_RECORD_TARGET(struct classified, classified_decode_bytes, classified_encode, classified_decode,
+                   classified_clear)

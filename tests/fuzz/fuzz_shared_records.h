@@ -15,27 +15,27 @@
 
 /* Defines LLVMFuzzerTestOneInput for a record type T with its decode_bytes, encode, decode
  * and clear functions. */
-#define FUZZ_RECORD_TARGET(T, decode_bytes, encode, decode, clear)                              \
-	int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);                     \
-	int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)                      \
-	{                                                                                       \
-		static const T zero;                                                            \
-		T r = zero, again = zero;                                                       \
-		struct field_error e;                                                           \
-                                                                                                \
-		memset(&e, 0, sizeof(e));                                                       \
-		if (decode_bytes(data, size, &r, &e) != 0) {                                    \
-			if (memcmp(&r, &zero, sizeof(r)) != 0 || !e.message[0])                 \
-				abort();                                                        \
-			return 0;                                                               \
-		}                                                                               \
-		json_t *j = encode(&r);                                                         \
-		if (!j || decode(j, &again, &e) != 0)                                           \
-			abort();                                                                \
-		json_decref(j);                                                                 \
-		clear(&again);                                                                  \
-		clear(&r);                                                                      \
-		return 0;                                                                       \
+#define FUZZ_RECORD_TARGET(T, decode_bytes, encode, decode, clear)                                 \
+	int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);                        \
+	int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)                         \
+	{                                                                                          \
+		static const T zero;                                                               \
+		T r = zero, again = zero;                                                          \
+		struct field_error e;                                                              \
+                                                                                                   \
+		memset(&e, 0, sizeof(e));                                                          \
+		if (decode_bytes(data, size, &r, &e) != 0) {                                       \
+			if (memcmp(&r, &zero, sizeof(r)) != 0 || !e.message[0])                    \
+				abort();                                                           \
+			return 0;                                                                  \
+		}                                                                                  \
+		json_t *j = encode(&r);                                                            \
+		if (!j || decode(j, &again, &e) != 0)                                              \
+			abort();                                                                   \
+		json_decref(j);                                                                    \
+		clear(&again);                                                                     \
+		clear(&r);                                                                         \
+		return 0;                                                                          \
 	}
 
 #endif
