@@ -13,7 +13,8 @@
 #   bench_ratio A B                A / B with two decimals (0 when B is 0)
 #   bench_row NAME COUNT SECONDS PER_SECOND RATIO BOUND   one line of the table
 #
-# Expects B and a section name in SECTION; makes $WORK, removed on exit.
+# Expects B and a section name in SECTION; makes $WORK, removed on exit (its logs are kept in
+# $BENCH_LOGS/<section>/ when BENCH_LOGS is set).
 WORK=$(mktemp -d "/tmp/incident-bench-$SECTION.XXXXXX")
 chmod 755 "$WORK"
 BENCH_PIDS="" PG_STARTED=""
@@ -22,8 +23,14 @@ KAFKA_OPTIONS="fetch.wait.max.ms=10,session.timeout.ms=6000,heartbeat.interval.m
 
 bench_cleanup() {
 	set +e # everything is tried, whatever already stopped
-	for pid in $BENCH_PIDS; do kill "$pid" 2>/dev/null; done
-	for pid in $BENCH_PIDS; do wait "$pid" 2>/dev/null; done
+	# Last started first: the services drain (commit offsets, flush) while the broker is up.
+	for pid in $BENCH_PIDS; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "${BENCH_LOGS:-}" ]; then
+		mkdir -p "$BENCH_LOGS/$SECTION" && cp "$WORK"/*.log "$BENCH_LOGS/$SECTION/" 2>/dev/null
+	fi
 	[ -n "$PG_STARTED" ] && sh deploy/local/pg.sh stop "$WORK/pg" >/dev/null 2>&1
 	real=$(readlink "$WORK/pg" 2>/dev/null || true)
 	[ -n "$real" ] && rm -rf "$real"
@@ -66,7 +73,7 @@ bench_broker() {
 	# shellcheck disable=SC2086
 	"$B/bin/kafka-broker" --brokers 1 --partitions "$parts" --bootstrap-file "$WORK/bootstrap" \
 		$topics >"$WORK/broker.log" 2>&1 &
-	BENCH_PIDS="$BENCH_PIDS $!"
+	BENCH_PIDS="$! $BENCH_PIDS"
 	i=0
 	while [ ! -s "$WORK/bootstrap" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -s "$WORK/bootstrap" ] || fail "the local Kafka broker did not start"
@@ -88,15 +95,16 @@ bench_smtp() {
 	mkdir -p "$WORK/mail/new" "$WORK/mail/cur" "$WORK/mail/tmp"
 	/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox \
 		"$WORK/mail" >"$WORK/smtp.log" 2>&1 &
-	BENCH_PIDS="$BENCH_PIDS $!"
+	BENCH_PIDS="$! $BENCH_PIDS"
 	wait_port "$SMTP_PORT"
 }
 
 bench_receiver() {
 	DEMO_PORT=$(free_port)
 	"$B/bin/demo-sources" --port "$DEMO_PORT" --posts deploy/demo/khakassia_posts.ndjson \
-		--webhook-secret bench-secret >"$WORK/receiver.log" 2>&1 &
-	BENCH_PIDS="$BENCH_PIDS $!"
+		--webhook-secret bench-secret --telegram-token bench --vk-token bench \
+		>"$WORK/receiver.log" 2>&1 &
+	BENCH_PIDS="$! $BENCH_PIDS"
 	wait_port "$DEMO_PORT"
 }
 
@@ -108,7 +116,7 @@ bench_service() {
 	env DATABASE_URL="$DB" KAFKA_BROKERS="$BROKERS" KAFKA_OPTIONS="$KAFKA_OPTIONS" \
 		HTTP_ADDR=127.0.0.1 HTTP_PORT="$port" LOG_LEVEL=warn "$@" "$B/bin/$name" \
 		>"$WORK/$name.log" 2>&1 &
-	BENCH_PIDS="$BENCH_PIDS $!"
+	BENCH_PIDS="$! $BENCH_PIDS"
 	eval "PID_$name=$!"
 }
 

@@ -104,11 +104,29 @@ latency() {
 	         WHERE r.external_id LIKE '$1-%' AND r.incident_id IS NOT NULL) l"
 }
 
+# Where the time of tag $1 goes, p50 and p99 of each hop in ms: stored -> published by the
+# collector's outbox, published -> classified, classified -> the assigner's report:
+# "out50 out99 cls50 cls99 asg50 asg99".
+hops() {
+	q "SELECT $(for h in out cls asg; do
+		for p in 0.5 0.99; do
+			printf 'round(percentile_cont(%s) WITHIN GROUP (ORDER BY %s)),' "$p" "$h"
+		done
+	done | sed 's/,$//')
+	   FROM (SELECT extract(epoch FROM m.published_at - m.received_at) * 1000 AS out,
+	                extract(epoch FROM c.classified_at - m.published_at) * 1000 AS cls,
+	                extract(epoch FROM r.created_at - c.classified_at) * 1000 AS asg
+	         FROM assigner.reports r JOIN collector.messages m ON m.id = r.message_id
+	         JOIN classifier.classifications c ON c.message_id = m.id
+	         WHERE r.external_id LIKE '$1-%' AND r.incident_id IS NOT NULL) l"
+}
+
 # ---- comfortable rate, then saturation ----------------------------------------------------------
 feed comfort $((RATE * COMFORT)) "$RATE"
 settle comfort $((RATE * COMFORT))
 set -- $(latency comfort)
 c_p50=$1 c_p99=$2 c_max=$3 c_n=$4
+c_hops=$(hops comfort)
 
 t0=$(q "SELECT clock_timestamp()")
 feed saturation "$N"
@@ -121,6 +139,7 @@ intake=$(tr ' ' '\n' <"$WORK/saturation.out" | sed -n 's/^per_second=//p')
 settle saturation "$N"
 set -- $(latency saturation)
 s_p50=$1 s_p99=$2 s_max=$3 s_n=$4
+s_hops=$(hops saturation)
 # The end: the last report stored or notification recorded for the run.
 set -- $(q "SELECT round(extract(epoch FROM greatest(
 	               (SELECT max(created_at) FROM assigner.reports WHERE external_id LIKE 'saturation-%'),
@@ -152,6 +171,12 @@ printf '%-46s %9s %8s %8s %8s\n' "latency intake -> incident assigned (ms)" "rep
 printf '%-46s %9s %8s %8s %8s\n' "at $RATE messages/s" "$c_n" "$c_p50" "$c_p99" "$c_max"
 printf '%-46s %9s %8s %8s %8s\n' "near saturation ($intake messages/s offered)" "$s_n" "$s_p50" \
 	"$s_p99" "$s_max"
+echo "  where it goes, p50/p99 ms: stored -> published (collector outbox), -> classified, -> report"
+hop_line() { printf '  %-44s %s/%s, %s/%s, %s/%s\n' "$@"; }
+# shellcheck disable=SC2086
+hop_line "at $RATE messages/s" $c_hops
+# shellcheck disable=SC2086
+hop_line "near saturation" $s_hops
 echo
 printf '%-46s %9s %8s %8s\n' "resident memory (MB)" "idle" "load" "peak"
 set -- $idle
@@ -177,8 +202,19 @@ done
 	done
 	printf '}},"latency_ms":{"comfortable":{"rate":%s,"reports":%s,"p50":%s,"p99":%s,"max":%s},' \
 		"$RATE" "$c_n" "$c_p50" "$c_p99" "$c_max"
-	printf '"saturation":{"rate":%s,"reports":%s,"p50":%s,"p99":%s,"max":%s}},"rss_kb":{' \
+	printf '"saturation":{"rate":%s,"reports":%s,"p50":%s,"p99":%s,"max":%s}},' \
 		"$intake" "$s_n" "$s_p50" "$s_p99" "$s_max"
+	hop_json() {
+		printf '"%s":{"outbox":{"p50":%s,"p99":%s},"classifier":{"p50":%s,"p99":%s},' "$1" "$2" "$3" "$4" "$5"
+		printf '"assigner":{"p50":%s,"p99":%s}}' "$6" "$7"
+	}
+	printf '"hops_ms":{'
+	# shellcheck disable=SC2086
+	hop_json comfortable $c_hops
+	printf ','
+	# shellcheck disable=SC2086
+	hop_json saturation $s_hops
+	printf '},"rss_kb":{'
 	set -- $idle
 	sep=""
 	i=0
