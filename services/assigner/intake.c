@@ -55,6 +55,7 @@ struct inc {
 	struct text texts[CANDIDATE_TEXTS]; /* latest first */
 	size_t ntexts;
 	char *addr_key;
+	char *xmin;   /* a loaded one's row version when its candidacy was read */
 	size_t *mine; /* this batch's records in it, in joining order */
 	size_t nmine;
 	json_t *earlier; /* loaded incidents with events: their reports before the batch */
@@ -71,11 +72,12 @@ struct key {
 /* One record of the batch. */
 struct rec {
 	const struct classified *r;
-	int changed;         /* the upsert changed the row */
-	int64_t incident_id; /* the incident it already belonged to */
-	struct inc *inc;     /* the incident it opened or joined */
-	bool opens;          /* it opened inc */
-	const char *how;     /* joined: by "text" or "address", with its similarity */
+	int changed;            /* the upsert changed the row */
+	int64_t incident_id;    /* the incident it already belonged to */
+	struct inc *inc;        /* the incident it opened or joined */
+	bool opens;             /* it opened inc */
+	json_t *classification; /* classified.v1's "classification" object of it */
+	const char *how;        /* joined: by "text" or "address", with its similarity */
 	double score;
 	struct grouping_text *t;
 };
@@ -199,11 +201,14 @@ static int cmp_rec_id(const void *a, const void *b)
 	return strcmp(x->r->message.id, y->r->message.id);
 }
 
-/* The report row of a record, as the reports table names its columns. */
-static json_t *report_row(const struct classified *r)
+/* The report row of a record, as the reports table names its columns; keeps the record's
+ * classification object for its audit. */
+static json_t *report_row(struct rec *rc)
 {
+	const struct classified *r = rc->r;
 	const struct message *m = &r->message;
 	json_t *rec = classified_encode(r);
+	rc->classification = json_incref(json_object_get(rec, "classification"));
 	json_t *row = json_pack(
 	        "{s:s, s:I, s:b, s:s, s:s?, s:s?, s:s, s:f, s:s, s:s, s:s?, s:O?, s:s?, s:s, s:s?,"
 	        " s:o, s:o, s:O}",
@@ -224,7 +229,7 @@ static int upsert_reports(struct batch *b)
 {
 	json_t *rows = json_array();
 	for (size_t i = 0; i < b->n; i++)
-		json_array_append_new(rows, report_row(b->recs[i].r));
+		json_array_append_new(rows, report_row(&b->recs[i]));
 	PGresult *res = exec_json(
 	        b,
 	        "INSERT INTO assigner.reports (message_id, revision, is_incident, topic, subtopic,"
@@ -306,29 +311,20 @@ static void add_text(struct inc *inc, int64_t posted, struct grouping_text *t, b
 	inc->ntexts++;
 }
 
-static struct inc *new_inc(struct batch *b, struct key *k, json_t *row)
+static struct inc *new_inc(struct batch *b, struct key *k)
 {
 	struct inc *inc = xcalloc(1, sizeof(*inc));
-	inc->row = row;
 	inc->authors = json_object();
-	if (row) {
-		inc->order = row_int(row, "id");
-		inc->last = row_time(row, "last_report_at");
-		inc->opened = row_time(row, "opened_at");
-		inc->addr_key = grouping_address_key(row_str(row, "address"));
-		json_object_set_new(b->loaded, json_string_value(json_object_get(row, "key")),
-		                    json_integer((json_int_t)b->nincs));
-		json_object_del(row, "key");
-	}
 	*GROW(b->incs, b->nincs) = inc;
 	*GROW(k->incs, k->n) = inc;
 	return inc;
 }
 
 /*
- * Loads the open incidents of the batch's keys in its time range with their latest texts.
- * They are not locked: the write of a changed one checks that its row version (xmin) is still
- * the one read, and an operator's action in between fails the batch, which is retried.
+ * Loads what grouping needs of the open incidents of the batch's keys in its time range: their
+ * times, address, latest texts, and row version (xmin). They are not locked: the rows of those
+ * the batch joins are read later (load_joined) and written only if their version is still the
+ * one read here, so an operator's action in between fails the batch, which is retried.
  */
 static int load_candidates(struct batch *b)
 {
@@ -357,14 +353,16 @@ static int load_candidates(struct batch *b)
 		                                time_json(b->keys[i].hi + w)));
 	PGresult *res = exec_json(
 	        b,
-	        "SELECT k.n, (to_jsonb(c.i) || jsonb_build_object('xmin', c.xmin,"
-	        "  'key', (c.i).id::text))::text,"
-	        " (SELECT coalesce(json_agg(json_build_array(t.posted_at, t.text)), '[]') FROM"
-	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = (c.i).id"
+	        "SELECT k.n, c.id, c.xmin, (extract(epoch FROM c.last_report_at) * 1000)::bigint,"
+	        " (extract(epoch FROM c.opened_at) * 1000)::bigint, c.address,"
+	        " (SELECT coalesce(json_agg(json_build_array("
+	        "   (extract(epoch FROM t.posted_at) * 1000)::bigint, t.text)), '[]') FROM"
+	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = c.id"
 	        "   ORDER BY posted_at DESC LIMIT 20) t)::text"
 	        " FROM jsonb_to_recordset($1::jsonb)"
 	        "  AS k(n bigint, topic text, muni text, lo timestamptz, hi timestamptz)"
-	        " CROSS JOIN LATERAL (SELECT i, i.xmin::text AS xmin FROM assigner.incidents i"
+	        " CROSS JOIN LATERAL (SELECT i.id, i.xmin::text AS xmin, i.last_report_at,"
+	        "  i.opened_at, i.address FROM assigner.incidents i"
 	        "  WHERE i.topic = k.topic AND coalesce(i.municipality, '') = coalesce(k.muni, '')"
 	        "   AND i.status IN ('moderation', 'assigned', 'responded')"
 	        "   AND i.last_report_at >= k.lo AND i.opened_at <= k.hi"
@@ -375,16 +373,21 @@ static int load_candidates(struct batch *b)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
 		struct key *k = &b->keys[strtoll(PQgetvalue(res, i, 0), NULL, 10)];
-		json_t *row = json_loads(PQgetvalue(res, i, 1), 0, NULL);
-		json_t *texts = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-		struct inc *inc = new_inc(b, k, row);
+		struct inc *inc = new_inc(b, k);
+		json_object_set_new(b->loaded, PQgetvalue(res, i, 1),
+		                    json_integer((json_int_t)b->nincs - 1));
+		inc->order = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		inc->xmin = xstrdup(PQgetvalue(res, i, 2));
+		inc->last = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		inc->opened = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		inc->addr_key =
+		        PQgetisnull(res, i, 5) ? NULL : grouping_address_key(PQgetvalue(res, i, 5));
+		json_t *texts = json_loads(PQgetvalue(res, i, 6), 0, NULL);
 		size_t j;
 		json_t *v;
 		json_array_foreach(texts, j, v)
 		{
-			int64_t posted = 0;
-			rfc3339_parse(json_string_value(json_array_get(v, 0)), &posted);
-			add_text(inc, posted,
+			add_text(inc, (int64_t)json_integer_value(json_array_get(v, 0)),
 			         grouping_text_new(b->g, json_string_value(json_array_get(v, 1))),
 			         true);
 		}
@@ -503,7 +506,7 @@ static void decide(struct batch *b, size_t i)
 	r->t = grouping_text_new(b->g, r->r->message.text);
 	struct inc *inc = find_incident(b, r, &r->how, &r->score);
 	if (!inc) {
-		inc = new_inc(b, find_key(b, r->r->c.topic, r->r->c.municipality), NULL);
+		inc = new_inc(b, find_key(b, r->r->c.topic, r->r->c.municipality));
 		inc->fresh = true;
 		inc->order = FRESH_ORDER + (int64_t)b->nfresh++;
 		inc->last = inc->opened = r->r->message.posted_at;
@@ -579,11 +582,9 @@ static void open_incident(struct batch *b, size_t i)
 	inc->row = row;
 	take(inc, i, r);
 	b->c->opened++;
-	json_t *rec = classified_encode(r);
 	audit(b, inc, 0, "opened",
 	      json_pack("{s:s, s:O}", "message_id", r->message.id, "classification",
-	                json_object_get(rec, "classification")));
-	json_decref(rec);
+	                b->recs[i].classification));
 	event(b, inc, INCIDENT_CREATED);
 	if (reason) {
 		b->c->moderated++;
@@ -656,31 +657,60 @@ static struct inc *loaded_inc(struct batch *b, const char *id)
 	return at ? b->incs[json_integer_value(at)] : NULL;
 }
 
-/* Loads the distinct authors of the loaded incidents the batch joins (the affected count). */
-static int load_authors(struct batch *b)
+/* Fails the batch: n of the incidents it joins changed since grouping read them. */
+static int changed_meanwhile(struct batch *b, size_t n)
+{
+	snprintf(b->err, b->errlen,
+	         "%zu of the incidents this batch joins changed while it was deciding; retried", n);
+	return -1;
+}
+
+/*
+ * Loads the rows of the loaded incidents the batch joins, and their distinct authors (the
+ * affected count). A row whose version is no longer the one grouping read fails the batch.
+ */
+static int load_joined(struct batch *b)
 {
 	json_t *ids = json_array();
 	for (size_t i = 0; i < b->nincs; i++)
 		if (!b->incs[i]->fresh && b->incs[i]->joined)
-			json_array_append_new(ids, json_integer(row_int(b->incs[i]->row, "id")));
-	int rc = 0;
-	if (json_array_size(ids)) {
-		PGresult *res =
-		        exec_json(b,
-		                  "SELECT DISTINCT incident_id, coalesce(author_id, message_id)"
-		                  " FROM assigner.reports WHERE incident_id IN"
-		                  "  (SELECT value::bigint FROM jsonb_array_elements_text($1))",
-		                  ids);
-		for (int i = 0; res && i < PQntuples(res); i++) {
-			struct inc *inc = loaded_inc(b, PQgetvalue(res, i, 0));
-			if (inc)
-				json_object_set_new(inc->authors, PQgetvalue(res, i, 1),
-				                    json_true());
-		}
-		rc = res ? 0 : -1;
-		PQclear(res);
-	}
+			json_array_append_new(ids, json_integer(b->incs[i]->order));
+	size_t want = json_array_size(ids), got = 0;
+	PGresult *res = NULL, *authors = NULL;
+	if (want)
+		res = exec_json(
+		        b,
+		        "SELECT i.id, i.xmin::text, to_jsonb(i)::text FROM assigner.incidents i"
+		        " WHERE i.id IN (SELECT value::bigint FROM jsonb_array_elements($1))",
+		        ids);
+	if (res)
+		authors = exec_json(b,
+		                    "SELECT DISTINCT incident_id, coalesce(author_id, message_id)"
+		                    " FROM assigner.reports WHERE incident_id IN"
+		                    "  (SELECT value::bigint FROM jsonb_array_elements($1))",
+		                    ids);
 	json_decref(ids);
+	if (!want)
+		return 0;
+	for (int i = 0; authors && i < PQntuples(res); i++) {
+		struct inc *inc = loaded_inc(b, PQgetvalue(res, i, 0));
+		if (!inc || strcmp(inc->xmin, PQgetvalue(res, i, 1)))
+			continue;
+		inc->row = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+		json_object_set_new(inc->row, "xmin", json_string(inc->xmin));
+		got++;
+	}
+	for (int i = 0; authors && i < PQntuples(authors); i++) {
+		struct inc *inc = loaded_inc(b, PQgetvalue(authors, i, 0));
+		if (inc)
+			json_object_set_new(inc->authors, PQgetvalue(authors, i, 1), json_true());
+	}
+	int rc = authors ? 0 : -1;
+	if (authors && got < want) {
+		rc = changed_meanwhile(b, want - got);
+	}
+	PQclear(res);
+	PQclear(authors);
 	return rc;
 }
 
@@ -783,10 +813,7 @@ static int update_changed(struct batch *b, const json_t *rows)
 	PQclear(res);
 	if (updated == json_array_size(rows))
 		return 0;
-	snprintf(b->err, b->errlen,
-	         "%zu of the incidents this batch joins changed while it was deciding; retried",
-	         json_array_size(rows) - updated);
-	return -1;
+	return changed_meanwhile(b, json_array_size(rows) - updated);
 }
 
 /* Writes what the decisions made: incidents, the reports' incidents, audit rows, events. */
@@ -871,11 +898,14 @@ static void batch_free(struct batch *b)
 		json_decref(inc->authors);
 		json_decref(inc->earlier);
 		free(inc->addr_key);
+		free(inc->xmin);
 		free(inc->mine);
 		free(inc);
 	}
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		grouping_text_free(b->recs[i].t);
+		json_decref(b->recs[i].classification);
+	}
 	for (size_t i = 0; i < b->nkeys; i++)
 		free(b->keys[i].incs);
 	for (size_t i = 0; i < b->nevents; i++)
@@ -899,7 +929,7 @@ static int store_part(struct batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		if (b->recs[i].changed && !b->recs[i].incident_id && b->recs[i].r->c.incident)
 			decide(b, i);
-	if (load_authors(b) < 0)
+	if (load_joined(b) < 0)
 		return -1;
 	/* ...then what each record does, in order, as if stored one at a time. */
 	for (size_t i = 0; i < b->n; i++) {
