@@ -8,6 +8,7 @@
 #   limits      this machine's limits, measured in the same run: raw librdkafka
 #               produce->consume through the local broker, PostgreSQL COPY and batched inserts
 #   classifier  `classifier classify` on one core, against the scikit-learn reference
+#   classifier_kafka  the classifier service from messages.raw to messages.classified
 #   collector   HTTP ingest, batches of 100
 #   assigner    classified.v1 records to incidents, one process
 #   notifier    deliveries to a local SMTP server and a webhook receiver
@@ -25,7 +26,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
 OUT=${BENCH_OUT:-$B/bench}
-SECTIONS=${BENCH_SECTIONS:-limits classifier collector assigner notifier pipeline}
+SECTIONS=${BENCH_SECTIONS:-limits classifier classifier_kafka collector assigner notifier pipeline}
 BENCH_DIR=$(mktemp -d /tmp/incident-bench.XXXXXX)
 trap 'rm -rf "$BENCH_DIR"' EXIT
 export B BENCH_DIR

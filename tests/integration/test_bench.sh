@@ -21,7 +21,7 @@ for label in "Kafka produce->consume" "PostgreSQL COPY" "PostgreSQL INSERT unnes
 	"classify (full decision" "messages stored (202 answered)" \
 	"messages published to messages.raw" \
 	"end to end: intake -> assigned + notified" "notifier: email sent" "notifier: webhook sent" \
-	"incident events handled" "deliveries sent: email" "deliveries sent: webhook" \
+	"messages.raw -> messages.classified" "incident events handled" "deliveries sent: email" "deliveries sent: webhook" \
 	"at 500 messages/s" "near saturation" "collector " "classifier " "assigner " "notifier " \
 	$([ -f tests/bench/assigner.sh ] && echo "classified reports stored"); do
 	grep -qF -- "$label" "$TEST_WORK_DIR/bench.out" || {
@@ -35,7 +35,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["schema"] == "bench.v1" and doc["machine"]["cores"] >= 1
 sections = {s["section"]: s for s in doc["sections"]}
-assert set(sections) >= {"limits", "classifier", "collector", "notifier", "pipeline"}, sections.keys()
+assert set(sections) >= {"limits", "classifier", "classifier_kafka", "collector", "notifier",
+                         "pipeline"}, sections.keys()
 def num(x):
     assert isinstance(x, (int, float)) and not isinstance(x, bool), x
     return x
@@ -49,6 +50,7 @@ assert num(col["messages_per_second"]) > 0 and num(col["ratio_to_pg_insert"]) > 
 assert num(col["rss_kb"]["idle"]) > 0
 if "assigner" in sections:  # its section, tests/bench/assigner.sh, may come later
     assert num(sections["assigner"]["results"]["reports_per_second"]) > 0
+assert num(sections["classifier_kafka"]["results"]["messages_per_second"]) > 0
 n = sections["notifier"]["results"]
 assert num(n["events_per_second"]) > 0 and {"email", "webhook"} <= set(n["sent"]), n
 p = sections["pipeline"]["results"]
