@@ -66,10 +66,11 @@ echo "fuzz $target: ${seconds}s"
 # targets read up to 10 MB inputs with ASan's overhead.
 # The HTTP target's server allocates on its own threads, which libFuzzer's per-input leak
 # check misreads (the valgrind checks cover the server's leaks).
+# Its inputs also wait for the server's answers: a loaded machine gets a longer timeout.
 extra=""
-[ "$name" = assigner_http ] && extra=-detect_leaks=0
+[ "$name" = assigner_http ] && extra="-detect_leaks=0 -timeout=30"
 # shellcheck disable=SC2086
-if ! "$bin" $extra -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 $extra \
 	-print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" >"$crashes/log" 2>&1; then
 	tail -60 "$crashes/log"
 	echo "fuzz $target: FAILED, input in $crashes/"
