@@ -7,11 +7,9 @@ CREATE INDEX incidents_candidates ON incidents
 	WHERE status IN ('moderation', 'assigned', 'responded');
 DROP INDEX incidents_joinable;
 
--- The scheduler's reminders due and its overdue marks: only the rows still waiting for one.
+-- The scheduler's reminders due: only the rows still waiting for one (without it, a seq scan
+-- of every incident each round; overdue marks already have incidents_due and
+-- incidents_final_due).
 CREATE INDEX incidents_reminder_due ON incidents (reminder_at)
 	WHERE status = 'assigned' AND first_answered_at IS NULL AND reminder_sent_at IS NULL
 	AND NOT overdue;
-CREATE INDEX incidents_first_overdue ON incidents (first_answer_due)
-	WHERE status = 'assigned' AND first_answered_at IS NULL AND NOT overdue;
-CREATE INDEX incidents_final_overdue ON incidents (final_answer_due)
-	WHERE status IN ('assigned', 'responded') AND final_answered_at IS NULL AND NOT overdue;
