@@ -14,7 +14,7 @@ B=${B:-build/dev}
 SECTION=classifier_kafka
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-N=${BENCH_CLASSIFIER_KAFKA_MESSAGES:-$([ "${BENCH_SIZE:-}" = small ] && echo 1000 || echo 50000)}
+N=${BENCH_CLASSIFIER_KAFKA_MESSAGES:-$(bench_size 1000 50000)}
 
 bench_items "$N" "$WORK/records.ndjson" message.v1
 # classified.v1 carries the message and its evidence: ~2 kB a record.

@@ -16,7 +16,7 @@ B=${B:-build/dev}
 SECTION=collector
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-N=${BENCH_COLLECTOR_MESSAGES:-$([ "${BENCH_SIZE:-}" = small ] && echo 1000 || echo 100000)}
+N=${BENCH_COLLECTOR_MESSAGES:-$(bench_size 1000 100000)}
 CONNS=${BENCH_COLLECTOR_CONNECTIONS:-4}
 
 bench_items "$N" "$WORK/items.ndjson"

@@ -2,13 +2,15 @@
 # loopback, the way deploy/local/run.sh does for `make run`, and stops it all on exit.
 #
 #   bench_pg                       a throw-away PostgreSQL (deploy/local/pg.sh) -> $DB
-#   bench_broker PARTITIONS TOPIC...  the local Kafka broker, one broker, the topics with
+#   bench_broker PARTITIONS [TOPIC...]  the local Kafka broker, one broker, the topics (default
+#                                  the platform's, with their dead-letter topics) with
 #                                  PARTITIONS each (it auto-creates others with 4) -> $BROKERS
 #   bench_smtp                     an aiosmtpd catcher into $WORK/mail -> $SMTP_PORT
 #   bench_receiver                 demo-sources as webhook, Telegram and VK receiver -> $DEMO_PORT
 #   bench_service NAME VAR=V...    a service with the common settings (HTTP port -> $PORT_<NAME>)
 #   bench_ready NAME               wait until its /readyz answers 200
 #   bench_rss NAME                 "VmRSS VmHWM" of the service, in kB
+#   bench_size SMALL FULL          the size for this run (BENCH_SIZE=small: the smoke test)
 #   bench_limit KEY                a figure of the limits section (0 when it did not run)
 #   bench_ratio A B                A / B with two decimals (0 when B is 0)
 #   bench_row NAME COUNT SECONDS PER_SECOND RATIO BOUND   one line of the table
@@ -68,6 +70,8 @@ bench_pg() {
 bench_broker() {
 	parts=$1
 	shift
+	[ $# -gt 0 ] || set -- messages.raw messages.classified incidents.events messages.raw.dlq \
+		messages.classified.dlq incidents.events.dlq
 	topics=""
 	for t in "$@"; do topics="$topics --topic $t"; done
 	# shellcheck disable=SC2086
@@ -141,6 +145,9 @@ bench_limit() {
 	[ -f "$f" ] && v=$(sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$f")
 	echo "${v:-0}"
 }
+
+# The figure for this run's size: $1 when BENCH_SIZE=small (the smoke test), else $2.
+bench_size() { [ "${BENCH_SIZE:-}" = small ] && echo "$1" || echo "$2"; }
 
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 

@@ -14,9 +14,8 @@ B=${B:-build/dev}
 SECTION=limits
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-small() { [ "${BENCH_SIZE:-}" = small ] && echo "$1" || echo "$2"; }
-N=${BENCH_LIMIT_RECORDS:-$(small 2000 100000)}
-ROWS=${BENCH_LIMIT_ROWS:-$(small 2000 100000)}
+N=${BENCH_LIMIT_RECORDS:-$(bench_size 2000 100000)}
+ROWS=${BENCH_LIMIT_ROWS:-$(bench_size 2000 100000)}
 BATCH=${BENCH_LIMIT_BATCH:-500}
 
 bench_items 5000 "$WORK/records.ndjson" message.v1

@@ -15,7 +15,7 @@ B=${B:-build/dev}
 SECTION=notifier
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-N=${BENCH_NOTIFIER_EVENTS:-$([ "${BENCH_SIZE:-}" = small ] && echo 100 || echo 2000)}
+N=${BENCH_NOTIFIER_EVENTS:-$(bench_size 100 2000)}
 
 bench_pg
 bench_broker 4 incidents.events incidents.events.dlq

@@ -24,10 +24,9 @@ B=${B:-build/dev}
 SECTION=pipeline
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-small() { [ "${BENCH_SIZE:-}" = small ] && echo "$1" || echo "$2"; }
 RATE=${BENCH_RATE:-500}
-COMFORT=${BENCH_COMFORT_SECONDS:-$(small 2 20)}
-N=${BENCH_PIPELINE_MESSAGES:-$(small 1000 30000)}
+COMFORT=${BENCH_COMFORT_SECONDS:-$(bench_size 2 20)}
+N=${BENCH_PIPELINE_MESSAGES:-$(bench_size 1000 30000)}
 CONNS=${BENCH_PIPELINE_CONNECTIONS:-2}
 SERVICES="collector classifier assigner notifier"
 
@@ -35,8 +34,7 @@ SERVICES="collector classifier assigner notifier"
 bench_pg
 # A message is ~0.5 kB raw, ~2 kB classified, an incident event ~2 kB: partitions enough that
 # the broker's 5 MiB a partition keeps everything unread.
-bench_broker $(((N + RATE * COMFORT) * 2500 / (3 * 1024 * 1024) + 4)) messages.raw \
-	messages.classified incidents.events messages.raw.dlq messages.classified.dlq incidents.events.dlq
+bench_broker $(((N + RATE * COMFORT) * 2500 / (3 * 1024 * 1024) + 4))
 bench_smtp
 bench_receiver
 bench_service collector INGEST_TOKENS=bench-token=http INGEST_SOURCES=http
