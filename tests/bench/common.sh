@@ -163,9 +163,10 @@ bench_header() {
 # unique external_id, the text and community of one of the demo stream's posts, in turn, with
 # a house number added from the second round on) into FILE; with "message.v1", the records the
 # collector makes of them (schema, id and received_at too), for the Kafka limit's size.
-# External ids are BENCH_TAG-<i> (default <section>-<pid>).
+# External ids are BENCH_TAG-<i> (default <section>-<pid>), posted at BENCH_POSTED_AT.
 bench_items() {
-	awk -v n="$1" -v full="${3:-}" -v tag="${BENCH_TAG:-$SECTION-$$}" '
+	awk -v n="$1" -v full="${3:-}" -v tag="${BENCH_TAG:-$SECTION-$$}" \
+		-v posted="${BENCH_POSTED_AT:-2026-11-28T00:00:00Z}" '
 	BEGIN { m = 0 }
 	function literal(s, key,    at, rest) {
 		at = index(s, "\"" key "\":")
@@ -196,7 +197,7 @@ bench_items() {
 				line = line "\"schema\":\"message.v1\",\"id\":\"http:" tag "-" i "\"," \
 				       "\"received_at\":\"2026-11-28T00:00:01Z\","
 			line = line "\"source\":\"http\",\"external_id\":\"" tag "-" i "\",\"text\":\"" t \
-			       "\",\"posted_at\":\"2026-11-28T00:00:00Z\""
+			       "\",\"posted_at\":\"" posted "\""
 			if (community[k] != "")
 				line = line ",\"community\":{\"name\":" community[k] "}"
 			print line "}"

@@ -63,10 +63,12 @@ sample_rss() {
 }
 
 # Feeds items from $1 (tag) at rate $3 (0: as fast as taken); the loadgen line in $WORK/$1.out.
+# Each run's posts are a week apart (BENCH_POSTED_AT $4), beyond the assigner's grouping window:
+# a run opens incidents of its own, which the notifier announces.
 feed() {
-	BENCH_TAG=$1 bench_items "$2" "$WORK/$1.ndjson"
+	BENCH_TAG=$1 BENCH_POSTED_AT=$4 bench_items "$2" "$WORK/$1.ndjson"
 	"$B/tests/bench/loadgen" http "http://127.0.0.1:$PORT_collector/v1/messages" bench-token \
-		"$WORK/$1.ndjson" 100 "$CONNS" ${3:+"$3"} >"$WORK/$1.out" &
+		"$WORK/$1.ndjson" 100 "$CONNS" ${3:+$3} >"$WORK/$1.out" &
 	feeder=$!
 	sample_rss "$feeder"
 	wait "$feeder" || fail "loadgen failed: $(cat "$WORK/$1.out")"
@@ -120,14 +122,14 @@ hops() {
 }
 
 # ---- comfortable rate, then saturation ----------------------------------------------------------
-feed comfort $((RATE * COMFORT)) "$RATE"
+feed comfort $((RATE * COMFORT)) "$RATE" 2026-11-28T00:00:00Z
 settle comfort $((RATE * COMFORT))
 set -- $(latency comfort)
 c_p50=$1 c_p99=$2 c_max=$3 c_n=$4
 c_hops=$(hops comfort)
 
 t0=$(q "SELECT clock_timestamp()")
-feed saturation "$N"
+feed saturation "$N" "" 2026-11-20T00:00:00Z
 load_rss=""
 for s in $SERVICES; do
 	load_rss="$load_rss $(awk -v s="$s" '$1 == s && $2 > m { m = $2 } $1 == s && $3 > h { h = $3 }
