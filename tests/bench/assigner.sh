@@ -20,7 +20,7 @@ B=${B:-build/dev}
 SECTION=assigner
 . tests/bench/common.sh
 JSON_OUT=${1:-}
-N=${BENCH_ASSIGNER_REPORTS:-$([ "${BENCH_SIZE:-}" = small ] && echo 1000 || echo 50000)}
+N=${BENCH_ASSIGNER_REPORTS:-$(bench_size 1000 50000)}
 BATCH=${BENCH_ASSIGNER_BATCH:-500}
 
 # ---- input ------------------------------------------------------------------------------------
