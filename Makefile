@@ -181,7 +181,7 @@ test-long: deps
 # Benchmarks that print figures and write $(B)/bench/results.json (tests/bench/run.sh, one
 # script a section: tests/bench/<section>.sh).
 bench: deps
-	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(BROKER) $(BENCH_BINS) $(SHARE_FILES)
+	@$(MAKE) -s --no-print-directory $(SERVICE_BINS) $(BROKER) $(DEMO) $(BENCH_BINS) $(SHARE_FILES)
 	@B=$(B) sh tests/bench/run.sh
 
 clean:
