@@ -80,6 +80,9 @@ python3 tests/hostile/send_http.py collector="http://127.0.0.1:$CP" assigner="ht
 	{ cat "$tmp/http.out"; fail "hostile HTTP cases"; }
 tail -1 "$tmp/http.out"
 
+# Clients that hang up mid-request are let go at once, not kept until the timeout.
+python3 tests/hostile/hangups.py "$CP" || fail "connections of clients that hung up were kept"
+
 # ---- what came out -------------------------------------------------------------------------------
 consume() { # consume TOPIC FORMAT: everything in it so far
 	kcat -q -b "$TEST_KAFKA_BROKERS" -C -t "$1" -o beginning -e -f "$2" 2>/dev/null || true
