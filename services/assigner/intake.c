@@ -1,11 +1,12 @@
 /*
  * intake: reports, grouping into incidents, moderation or routing (see intake.h).
  *
- * A batch costs a fixed number of statements whatever its size: the reports are upserted in
- * one, the open incidents they may join are loaded (and locked) in one, the decisions are made
- * in memory on those rows — each record in order, seeing what the records before it did — and
- * the new incidents, the changed ones, the reports' incident ids, the audit rows and the events
- * are written with one statement each.
+ * A batch costs a fixed number of statements whatever its size: which reports change is read
+ * in one, what grouping needs of the open incidents they may join in one, the decisions are
+ * made in memory — where each report goes first, then what each record does, in order, seeing
+ * what the records before it did — the rows of the incidents joined and their authors are
+ * read, and the new incidents, the changed ones, the reports (with their incidents), the audit
+ * rows and the events are written with one statement each.
  */
 #include "intake.h"
 
@@ -34,6 +35,7 @@ static const char *const actor = "assigner";
 /* A report text of an incident, for the similarity. */
 struct text {
 	int64_t posted;
+	char *id;                /* the report's message id */
 	struct grouping_text *t; /* borrowed from the record or owned (owned_t) */
 	bool owned;
 };
@@ -201,14 +203,22 @@ static int cmp_rec_id(const void *a, const void *b)
 	return strcmp(x->r->message.id, y->r->message.id);
 }
 
-/* The report row of a record, as the reports table names its columns; keeps the record's
- * classification object for its audit. */
+/* classified.v1's "classification" object of the record (encoded once; borrowed). */
+static json_t *classification_of(struct rec *rc)
+{
+	if (!rc->classification) {
+		json_t *rec = classified_encode(rc->r);
+		rc->classification = json_incref(json_object_get(rec, "classification"));
+		json_decref(rec);
+	}
+	return rc->classification;
+}
+
+/* The report row of a record, as the reports table names its columns. */
 static json_t *report_row(struct rec *rc)
 {
 	const struct classified *r = rc->r;
 	const struct message *m = &r->message;
-	json_t *rec = classified_encode(r);
-	rc->classification = json_incref(json_object_get(rec, "classification"));
 	json_t *row = json_pack(
 	        "{s:s, s:I, s:b, s:s, s:s?, s:s?, s:s, s:f, s:s, s:s, s:s?, s:O?, s:s?, s:s, s:s?,"
 	        " s:o, s:o, s:O}",
@@ -218,28 +228,79 @@ static json_t *report_row(struct rec *rc)
 	        "source", m->source, "external_id", m->external_id, "url", m->url, "thread",
 	        m->thread, "author_id", m->author_id, "text", m->text, "address", m->address,
 	        "posted_at", time_json(m->posted_at), "classified_at",
-	        time_json(r->c.classified_at), "classification",
-	        json_object_get(rec, "classification"));
-	json_decref(rec);
+	        time_json(r->c.classified_at), "classification", classification_of(rc));
 	return row;
 }
 
-/* Upserts the reports: a record changes its row when it is new or of a higher revision. */
-static int upsert_reports(struct batch *b)
+/* Which records change their report row (new, or of a higher revision), and the incident a
+ * changing one already belongs to. The rows are written with the decisions (store_reports). */
+static int read_reports(struct batch *b)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; i < b->n; i++)
+		json_array_append_new(ids, json_string(b->recs[i].r->message.id));
+	PGresult *res = exec_json(b,
+	                          "SELECT message_id, revision, coalesce(incident_id, 0)"
+	                          " FROM assigner.reports WHERE message_id IN"
+	                          "  (SELECT jsonb_array_elements_text($1))",
+	                          ids);
+	json_decref(ids);
+	if (!res)
+		return -1;
+	struct rec **by_id = xcalloc(b->n, sizeof(*by_id));
+	for (size_t i = 0; i < b->n; i++) {
+		by_id[i] = &b->recs[i];
+		b->recs[i].changed = 1;
+	}
+	qsort(by_id, b->n, sizeof(*by_id), cmp_rec_id);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct message m = {.id = PQgetvalue(res, i, 0)};
+		struct classified probe = {.message = m};
+		struct rec pr = {.r = &probe}, *ppr = &pr;
+		struct rec **hit = bsearch(&ppr, by_id, b->n, sizeof(*by_id), cmp_rec_id);
+		if (!hit)
+			continue;
+		(*hit)->changed =
+		        (*hit)->r->message.revision > strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		(*hit)->incident_id =
+		        (*hit)->changed ? strtoll(PQgetvalue(res, i, 2), NULL, 10) : 0;
+	}
+	free(by_id);
+	PQclear(res);
+	return 0;
+}
+
+/* Upserts the changing records' reports with the incidents they went into. A row someone
+ * else wrote since read_reports fails the batch. */
+static int store_reports(struct batch *b)
 {
 	json_t *rows = json_array();
-	for (size_t i = 0; i < b->n; i++)
-		json_array_append_new(rows, report_row(&b->recs[i]));
+	for (size_t i = 0; i < b->n; i++) {
+		struct rec *r = &b->recs[i];
+		if (!r->changed)
+			continue;
+		json_t *row = report_row(r);
+		if (r->inc)
+			json_object_set(row, "incident_id", json_object_get(r->inc->row, "id"));
+		json_array_append_new(rows, row);
+	}
+	if (!json_array_size(rows)) {
+		json_decref(rows);
+		return 0;
+	}
 	PGresult *res = exec_json(
 	        b,
-	        "INSERT INTO assigner.reports (message_id, revision, is_incident, topic, subtopic,"
-	        " municipality, urgency, incident_score, source, external_id, url, thread,"
+	        "INSERT INTO assigner.reports (message_id, revision, incident_id, is_incident, "
+	        "topic,"
+	        " subtopic, municipality, urgency, incident_score, source, external_id, url, "
+	        "thread,"
 	        " author_id, text, address, posted_at, classified_at, classification)"
-	        " SELECT message_id, revision, is_incident, topic, subtopic, municipality, urgency,"
-	        "  incident_score, source, external_id, url, thread, author_id, text, address,"
-	        "  posted_at, classified_at, classification"
+	        " SELECT message_id, revision, incident_id, is_incident, topic, subtopic,"
+	        "  municipality, urgency, incident_score, source, external_id, url, thread,"
+	        "  author_id, text, address, posted_at, classified_at, classification"
 	        " FROM jsonb_populate_recordset(NULL::assigner.reports, $1::jsonb)"
 	        " ON CONFLICT (message_id) DO UPDATE SET revision = EXCLUDED.revision,"
+	        " incident_id = coalesce(reports.incident_id, EXCLUDED.incident_id),"
 	        " is_incident = EXCLUDED.is_incident, topic = EXCLUDED.topic,"
 	        " subtopic = EXCLUDED.subtopic, municipality = EXCLUDED.municipality,"
 	        " urgency = EXCLUDED.urgency, incident_score = EXCLUDED.incident_score,"
@@ -247,29 +308,20 @@ static int upsert_reports(struct batch *b)
 	        " text = EXCLUDED.text, address = EXCLUDED.address,"
 	        " classified_at = EXCLUDED.classified_at, classification = EXCLUDED.classification,"
 	        " updated_at = now()"
-	        " WHERE reports.revision < EXCLUDED.revision"
-	        " RETURNING message_id, coalesce(incident_id, 0)",
+	        " WHERE reports.revision < EXCLUDED.revision",
 	        rows);
+	size_t want = json_array_size(rows);
 	json_decref(rows);
 	if (!res)
 		return -1;
-	struct rec **by_id = xcalloc(b->n, sizeof(*by_id));
-	for (size_t i = 0; i < b->n; i++)
-		by_id[i] = &b->recs[i];
-	qsort(by_id, b->n, sizeof(*by_id), cmp_rec_id);
-	for (int i = 0; i < PQntuples(res); i++) {
-		struct message m = {.id = PQgetvalue(res, i, 0)};
-		struct classified probe = {.message = m};
-		struct rec pr = {.r = &probe}, *ppr = &pr;
-		struct rec **hit = bsearch(&ppr, by_id, b->n, sizeof(*by_id), cmp_rec_id);
-		if (hit) {
-			(*hit)->changed = 1;
-			(*hit)->incident_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		}
-	}
-	free(by_id);
+	size_t stored = strtoul(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	return 0;
+	if (stored == want)
+		return 0;
+	snprintf(b->err, b->errlen,
+	         "%zu of this batch's reports were written by someone else meanwhile; retried",
+	         want - stored);
+	return -1;
 }
 
 static struct key *find_key(struct batch *b, const char *topic, const char *muni)
@@ -291,24 +343,52 @@ static void add_author(struct inc *inc, const struct classified *r)
 }
 
 /* Keeps the latest CANDIDATE_TEXTS texts, latest first. */
-static void add_text(struct inc *inc, int64_t posted, struct grouping_text *t, bool owned)
+/* The loaded incident of an id (text), or NULL. */
+static struct inc *loaded_inc(struct batch *b, const char *id)
 {
+	json_t *at = json_object_get(b->loaded, id);
+	return at ? b->incs[json_integer_value(at)] : NULL;
+}
+
+static void text_clear(struct text *t)
+{
+	if (t->owned)
+		grouping_text_free(t->t);
+	free(t->id);
+}
+
+static void add_text(struct inc *inc, int64_t posted, const char *id, struct grouping_text *t,
+                     bool owned)
+{
+	struct text x = {posted, xstrdup(id), t, owned};
 	size_t at = 0;
 	while (at < inc->ntexts && inc->texts[at].posted >= posted)
 		at++;
 	if (at == CANDIDATE_TEXTS) {
-		if (owned)
-			grouping_text_free(t);
+		text_clear(&x);
 		return;
 	}
-	if (inc->ntexts == CANDIDATE_TEXTS) {
-		if (inc->texts[CANDIDATE_TEXTS - 1].owned)
-			grouping_text_free(inc->texts[CANDIDATE_TEXTS - 1].t);
-		inc->ntexts--;
-	}
+	if (inc->ntexts == CANDIDATE_TEXTS)
+		text_clear(&inc->texts[--inc->ntexts]);
 	memmove(&inc->texts[at + 1], &inc->texts[at], (inc->ntexts - at) * sizeof(inc->texts[0]));
-	inc->texts[at] = (struct text){posted, t, owned};
+	inc->texts[at] = x;
 	inc->ntexts++;
+}
+
+/* A higher revision of a report of a loaded incident: later records compare with its new
+ * text, as they would after it was stored. */
+static void replace_text(struct batch *b, struct rec *r)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)r->incident_id);
+	struct inc *inc = loaded_inc(b, id);
+	for (size_t i = 0; inc && i < inc->ntexts; i++)
+		if (!strcmp(inc->texts[i].id, r->r->message.id)) {
+			if (inc->texts[i].owned)
+				grouping_text_free(inc->texts[i].t);
+			inc->texts[i].t = grouping_text_new(b->g, r->r->message.text);
+			inc->texts[i].owned = true;
+		}
 }
 
 static struct inc *new_inc(struct batch *b, struct key *k)
@@ -356,8 +436,10 @@ static int load_candidates(struct batch *b)
 	        "SELECT k.n, c.id, c.xmin, (extract(epoch FROM c.last_report_at) * 1000)::bigint,"
 	        " (extract(epoch FROM c.opened_at) * 1000)::bigint, c.address,"
 	        " (SELECT coalesce(json_agg(json_build_array("
-	        "   (extract(epoch FROM t.posted_at) * 1000)::bigint, t.text)), '[]') FROM"
-	        "  (SELECT posted_at, text FROM assigner.reports WHERE incident_id = c.id"
+	        "   (extract(epoch FROM t.posted_at) * 1000)::bigint, t.text, t.message_id)),"
+	        "  '[]') FROM"
+	        "  (SELECT posted_at, text, message_id FROM assigner.reports"
+	        "   WHERE incident_id = c.id"
 	        "   ORDER BY posted_at DESC LIMIT 20) t)::text"
 	        " FROM jsonb_to_recordset($1::jsonb)"
 	        "  AS k(n bigint, topic text, muni text, lo timestamptz, hi timestamptz)"
@@ -388,6 +470,7 @@ static int load_candidates(struct batch *b)
 		json_array_foreach(texts, j, v)
 		{
 			add_text(inc, (int64_t)json_integer_value(json_array_get(v, 0)),
+			         json_string_value(json_array_get(v, 2)),
 			         grouping_text_new(b->g, json_string_value(json_array_get(v, 1))),
 			         true);
 		}
@@ -485,7 +568,7 @@ static void group_into(struct batch *b, struct inc *inc, size_t i)
 	const struct classified *r = b->recs[i].r;
 	b->recs[i].inc = inc;
 	inc->joined = true;
-	add_text(inc, r->message.posted_at, b->recs[i].t, false);
+	add_text(inc, r->message.posted_at, r->message.id, b->recs[i].t, false);
 	if (!inc->addr_key)
 		inc->addr_key = grouping_address_key(r->message.address);
 	if (r->message.posted_at > inc->last)
@@ -584,7 +667,7 @@ static void open_incident(struct batch *b, size_t i)
 	b->c->opened++;
 	audit(b, inc, 0, "opened",
 	      json_pack("{s:s, s:O}", "message_id", r->message.id, "classification",
-	                b->recs[i].classification));
+	                classification_of(&b->recs[i])));
 	event(b, inc, INCIDENT_CREATED);
 	if (reason) {
 		b->c->moderated++;
@@ -648,13 +731,6 @@ static json_t *report_item(const struct classified *r)
 	const struct message *m = &r->message;
 	return json_pack("{s:s, s:s, s:s, s:s*, s:O*}", "message_id", m->id, "source", m->source,
 	                 "external_id", m->external_id, "url", m->url, "thread", m->thread);
-}
-
-/* The loaded incident of an id (text), or NULL. */
-static struct inc *loaded_inc(struct batch *b, const char *id)
-{
-	json_t *at = json_object_get(b->loaded, id);
-	return at ? b->incs[json_integer_value(at)] : NULL;
 }
 
 /* Fails the batch: n of the incidents it joins changed since grouping read them. */
@@ -816,20 +892,14 @@ static int update_changed(struct batch *b, const json_t *rows)
 	return changed_meanwhile(b, json_array_size(rows) - updated);
 }
 
-/* Writes what the decisions made: incidents, the reports' incidents, audit rows, events. */
+/* Writes what the decisions made: incidents, reports, audit rows, events. */
 static int write_all(struct batch *b)
 {
-	json_t *fresh = json_array(), *changed = json_array(), *joins = json_array();
+	json_t *fresh = json_array(), *changed = json_array();
 	json_t *audits = json_array(), *events = json_array();
 	for (size_t i = 0; i < b->nincs; i++)
 		if (b->incs[i]->fresh || b->incs[i]->changed)
 			json_array_append(b->incs[i]->fresh ? fresh : changed, b->incs[i]->row);
-	for (size_t i = 0; i < b->n; i++)
-		if (b->recs[i].inc)
-			json_array_append_new(
-			        joins, json_pack("{s:s, s:I}", "message_id",
-			                         b->recs[i].r->message.id, "incident_id",
-			                         (json_int_t)row_int(b->recs[i].inc->row, "id")));
 	for (size_t i = 0; i < b->naudits; i++) {
 		struct audit_row *a = &b->audits[i];
 		json_array_append_new(audits,
@@ -869,19 +939,14 @@ static int write_all(struct batch *b)
 		        fresh);
 	if (rc == 0 && json_array_size(changed))
 		rc = update_changed(b, changed);
-	if (rc == 0 && json_array_size(joins))
-		rc = run_json(b,
-		              "UPDATE assigner.reports r SET incident_id = j.incident_id"
-		              " FROM jsonb_to_recordset($1::jsonb) AS j(message_id text,"
-		              "  incident_id bigint) WHERE r.message_id = j.message_id",
-		              joins);
+	if (rc == 0)
+		rc = store_reports(b);
 	if (rc == 0 && json_array_size(audits))
 		rc = incidents_audit_rows(b->db, audits, b->err, b->errlen);
 	if (rc == 0 && json_array_size(events))
 		rc = incidents_queue(b->db, events, b->err, b->errlen);
 	json_decref(fresh);
 	json_decref(changed);
-	json_decref(joins);
 	json_decref(audits);
 	json_decref(events);
 	return rc;
@@ -892,8 +957,7 @@ static void batch_free(struct batch *b)
 	for (size_t i = 0; i < b->nincs; i++) {
 		struct inc *inc = b->incs[i];
 		for (size_t j = 0; j < inc->ntexts; j++)
-			if (inc->texts[j].owned)
-				grouping_text_free(inc->texts[j].t);
+			text_clear(&inc->texts[j]);
 		json_decref(inc->row);
 		json_decref(inc->authors);
 		json_decref(inc->earlier);
@@ -923,12 +987,16 @@ static void batch_free(struct batch *b)
 /* One part of the batch whose message ids are distinct (an upsert touches a row once). */
 static int store_part(struct batch *b)
 {
-	if (lock_keys(b) < 0 || upsert_reports(b) < 0 || load_candidates(b) < 0)
+	if (lock_keys(b) < 0 || read_reports(b) < 0 || load_candidates(b) < 0)
 		return -1;
 	/* Where each new incident report goes (grouping sees the records before it)... */
-	for (size_t i = 0; i < b->n; i++)
-		if (b->recs[i].changed && !b->recs[i].incident_id && b->recs[i].r->c.incident)
+	for (size_t i = 0; i < b->n; i++) {
+		struct rec *r = &b->recs[i];
+		if (r->changed && r->incident_id)
+			replace_text(b, r);
+		else if (r->changed && r->r->c.incident)
 			decide(b, i);
+	}
 	if (load_joined(b) < 0)
 		return -1;
 	/* ...then what each record does, in order, as if stored one at a time. */
