@@ -39,7 +39,7 @@ bench_cleanup() {
 	rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE # the EXIT trap then stops the stack
 
 now_ms() { date +%s%3N; }
 fail() {
