@@ -21,8 +21,10 @@
  * the incident it belongs to.
  *
  * Two replicas may run it: the batch holds transaction-scoped advisory locks on its (topic,
- * municipality) keys, so grouping decisions of one key are made one batch at a time, and the
- * open incidents it reads are locked FOR UPDATE against the operators' actions.
+ * municipality) keys, so grouping decisions of one key are made one batch at a time. Against
+ * the operators' actions it locks nothing: an incident it joins is written only if its row
+ * version is still the one grouping read, and a report row only if no one wrote it since it
+ * was read; otherwise the batch fails as a whole and the pipeline retries it.
  */
 #ifndef ASSIGNER_INTAKE_H
 #define ASSIGNER_INTAKE_H
