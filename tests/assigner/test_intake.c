@@ -3,7 +3,9 @@
  * become incidents routed by the rules with working-time deadlines, related reports join one
  * incident (same problem by text or address, within the window) and unrelated ones do not,
  * affected citizens raise urgency, doubtful ones wait in moderation, non-incidents are kept
- * for statistics only, and a replayed batch changes nothing.
+ * for statistics only, and a replayed batch changes nothing. A batch ends exactly as storing
+ * its records one a batch does; an incident an operator changes while a batch decides fails
+ * that batch as a whole; two replicas storing one problem at once open it once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
