@@ -290,10 +290,9 @@ static int store_reports(struct batch *b)
 	}
 	PGresult *res = exec_json(
 	        b,
-	        "INSERT INTO assigner.reports (message_id, revision, incident_id, is_incident, "
-	        "topic,"
-	        " subtopic, municipality, urgency, incident_score, source, external_id, url, "
-	        "thread,"
+	        "INSERT INTO assigner.reports (message_id, revision, incident_id, is_incident,"
+	        " topic, subtopic, municipality, urgency, incident_score, source, external_id,"
+	        " url, thread,"
 	        " author_id, text, address, posted_at, classified_at, classification)"
 	        " SELECT message_id, revision, incident_id, is_incident, topic, subtopic,"
 	        "  municipality, urgency, incident_score, source, external_id, url, thread,"
@@ -806,8 +805,8 @@ static int load_earlier(struct batch *b)
 	}
 	PGresult *res = exec_json(
 	        b,
-	        "SELECT r.incident_id, to_jsonb(r.posted_at) #>> '{}', "
-	        "json_strip_nulls(json_build_object("
+	        "SELECT r.incident_id, to_jsonb(r.posted_at) #>> '{}',"
+	        " json_strip_nulls(json_build_object("
 	        " 'message_id', r.message_id, 'source', r.source, 'external_id', r.external_id,"
 	        " 'url', r.url, 'thread', r.thread))::text"
 	        " FROM jsonb_array_elements_text($1::jsonb) u(id)"
@@ -926,13 +925,13 @@ static int write_all(struct batch *b)
 		rc = run_json(
 		        b,
 		        "INSERT INTO assigner.incidents (id, status, topic, subtopic, municipality,"
-		        " urgency, authority_id, rule_id, moderation_reason, summary, address, "
-		        "reports,"
+		        " urgency, authority_id, rule_id, moderation_reason, summary, address,"
+		        " reports,"
 		        " affected, opened_at, last_report_at, assigned_at, first_answer_due,"
 		        " final_answer_due, reminder_at, created_at, updated_at)"
 		        " SELECT id, status, topic, subtopic, municipality, urgency, authority_id,"
-		        "  rule_id, moderation_reason, summary, address, reports, affected, "
-		        "opened_at,"
+		        "  rule_id, moderation_reason, summary, address, reports, affected,"
+		        "  opened_at,"
 		        "  last_report_at, assigned_at, first_answer_due, final_answer_due,"
 		        "  reminder_at, created_at, updated_at"
 		        " FROM jsonb_populate_recordset(NULL::assigner.incidents, $1::jsonb)",
