@@ -19,7 +19,9 @@
 #               only when $E2E_REPEATS_ALLOWED says how many at most (a kill -9 of the notifier
 #               mid-attempt may repeat that attempt: at-least-once to the outside world);
 #   statistics  GET /v1/stats: overall incidents = the rows, and every municipality's and
-#               topic's figure = its rows.
+#               topic's figure = its rows;
+#   processes   every service instance not killed on purpose still running, no sanitizer
+#               report in any log.
 # Returns 0 when everything holds; prints every failed check and returns 1 otherwise.
 
 CHECK_FAILS=0
@@ -170,6 +172,13 @@ check_end_state() {
 		cmp -s "$E2E/want.stats.$dim" "$E2E/got.stats.$dim" ||
 			check_fail "stats by $dim differ from the rows: $(diff "$E2E/want.stats.$dim" "$E2E/got.stats.$dim" | grep '^[<>]' | head -n 4 | tr '\n' ' ')"
 	done
+	# ---- the processes: none died unasked, no sanitizer report
+	for f in "$E2E"/pids/*.[0-9]; do
+		i=${f##*/}
+		[ -e "$f.dead" ] || svc_alive "$i" || check_fail "$i exited on its own: $(tail -n 2 "$E2E/log/$i.log")"
+	done
+	bad=$(grep -l 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$E2E"/log/*.log 2>/dev/null || true)
+	[ -z "$bad" ] || check_fail "sanitizer reports in $bad"
 	say "end state: $(sql "SELECT (SELECT count(*) FROM collector.messages) || ' messages, ' ||
 		(SELECT count(*) FROM assigner.reports WHERE is_incident) || ' incident reports in ' ||
 		(SELECT count(*) FROM assigner.incidents) || ' incidents (' ||

@@ -118,19 +118,21 @@ service_env() {
 # svc_start NAME.N: starts one instance (appending to its log).
 svc_start() {
 	svc=${1%.*}
+	port=$(port_of "$1") # here, not in the background command: the caller reads it next
 	# shellcheck disable=SC2046
 	env KAFKA_BROKERS="$KAFKA_BROKERS" \
 		KAFKA_OPTIONS="fetch.wait.max.ms=10,session.timeout.ms=6000,heartbeat.interval.ms=1000" \
-		DATABASE_URL="$DATABASE_URL" HTTP_ADDR=127.0.0.1 HTTP_PORT="$(port_of "$1")" \
+		DATABASE_URL="$DATABASE_URL" HTTP_ADDR=127.0.0.1 HTTP_PORT="$port" \
 		SHUTDOWN_TIMEOUT=10s $(service_env "$svc") "$BIN/$svc" >>"$E2E/log/$1.log" 2>&1 &
 	echo $! >"$E2E/pids/$1"
+	rm -f "$E2E/pids/$1.dead"
 }
 
 # Ready, or gone: a dead instance ends the wait at once (svc_wait_ready then fails).
-svc_ready() { curl -fsS -o /dev/null "http://127.0.0.1:$(port_of "$1")/readyz" || ! svc_alive "$1"; }
+svc_ready() { curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$(port_of "$1")/readyz" || ! svc_alive "$1"; }
 svc_wait_ready() {
 	if ! wait_for "${2:-60}" svc_ready "$1" || ! svc_alive "$1"; then
-		die "$1 not ready after ${2:-60} s: $(tail -n 3 "$E2E/log/$1.log")"
+		die "$1 not ready after ${2:-60} s: $(curl -sS --max-time 5 "http://127.0.0.1:$(port_of "$1")/readyz" 2>&1); log: $(tail -n 2 "$E2E/log/$1.log")"
 	fi
 }
 svc_pid() { cat "$E2E/pids/$1"; }
@@ -146,6 +148,7 @@ svc_alive() { kill -0 "$(svc_pid "$1")" 2>/dev/null; }
 svc_kill() {
 	kill -KILL "$(svc_pid "$1")" 2>/dev/null
 	wait "$(svc_pid "$1")" 2>/dev/null || true
+	: >"$E2E/pids/$1.dead"
 	say "killed -9 $1"
 }
 
