@@ -40,6 +40,7 @@ trap 'rc=$?; stack_stop; exit $rc' EXIT
 # most one per worker thread (DELIVERY_WORKERS=2 for each of 4 groups).
 NOTIFIER_REPEATS_PER_KILL=8
 E2E_REPEATS_ALLOWED=0
+notifier_may_repeat() { E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL)); }
 
 # rand_sleep MIN_MS MAX_MS: sleeps a random time between them.
 rand_sleep() {
@@ -49,12 +50,10 @@ rand_sleep() {
 
 # kill9 NAME.N...: kill -9 of these instances at once, then each started again.
 kill9() {
-	for i in "$@"; do kill -KILL "$(svc_pid "$i")" 2>/dev/null || true; done
 	for i in "$@"; do
-		wait "$(svc_pid "$i")" 2>/dev/null || true
-		case "$i" in notifier.*) E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL)) ;; esac
+		svc_kill "$i"
+		case "$i" in notifier.*) notifier_may_repeat ;; esac
 	done
-	say "killed -9 $*"
 	for i in "$@"; do svc_start "$i"; done
 	for i in "$@"; do svc_wait_ready "$i" 60; done
 }
@@ -107,11 +106,11 @@ fault_pg() {
 	rand_sleep 1000 2500
 	sh deploy/local/pg.sh stop "$E2E/pg"
 	say "$victim.1 paused, then PostgreSQL stopped"
-	# An attempt that went out but could not be marked sent goes out again.
-	E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL))
+	notifier_may_repeat # an attempt that went out but could not be marked sent goes again
 	kill -CONT "$(svc_pid "$victim.1")"
 	sleep 2 # it fetches, fails to write, and its consumer's auto-commit (1 s) comes round
 	svc_kill "$victim.1"
+	[ "$victim" != notifier ] || notifier_may_repeat
 	svc_start "$victim.1"
 	rand_sleep 500 2000
 	sh deploy/local/pg.sh start "$E2E/pg" "$PG_PORT" >/dev/null
@@ -199,7 +198,7 @@ fault_replicas() {
 	rand_sleep 500 2500
 	for svc in classifier assigner notifier; do
 		svc_kill "$svc.1"
-		[ "$svc" = notifier ] && E2E_REPEATS_ALLOWED=$((E2E_REPEATS_ALLOWED + NOTIFIER_REPEATS_PER_KILL))
+		[ "$svc" != notifier ] || notifier_may_repeat
 		rand_sleep 200 1000
 	done
 }
