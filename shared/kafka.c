@@ -13,6 +13,7 @@
  */
 #include "kafka.h"
 
+#include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -26,12 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #define LAST_ERROR_MAX 256
 #define EVENT_TEXT_MAX 512
 #define EVENTS_MAX 32
 #define QUEUE_FULL_WAIT_MS 1000
-#define FREE_FLUSH_MS 10000
+#define FREE_FLUSH_MS 5000
+/* Bounds on what shutdown waits for from a broker that may be gone: a service must exit within
+ * SHUTDOWN_TIMEOUT (10 s by default) even then. */
+#define COMMIT_WAIT_MS 3000
+#define CLOSE_PROBE_MS 1000
+#define DESTROY_WAIT_MS 2000
 
 /* What the producer and the consumer share: the handle and the last librdkafka complaint. */
 struct kafka_common {
@@ -462,7 +469,9 @@ void kafka_producer_free(struct kafka_producer *p)
 {
 	if (!p)
 		return;
-	rd_kafka_flush(p->base.rk, FREE_FLUSH_MS);
+	/* Flushing is worth waiting for only while a broker answers. */
+	if (atomic_load(&p->outstanding) > 0 && common_reachable(&p->base, CLOSE_PROBE_MS, NULL, 0))
+		rd_kafka_flush(p->base.rk, FREE_FLUSH_MS);
 	if (atomic_load(&p->outstanding) > 0) {
 		/* Give up on the rest: each delivery is reported as purged, so none stays open. */
 		rd_kafka_purge(p->base.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -706,7 +715,18 @@ void kafka_message_release(struct kafka_message *m)
 
 int kafka_consumer_commit(struct kafka_consumer *c, char *err, size_t errlen)
 {
-	rd_kafka_resp_err_t e = rd_kafka_commit(c->base.rk, NULL, 0);
+	/* Not rd_kafka_commit(): a synchronous commit waits for a coordinator without limit, so a
+	 * service whose broker is gone would never exit. The result comes back on a private queue
+	 * that is waited on for COMMIT_WAIT_MS at most. */
+	rd_kafka_queue_t *q = rd_kafka_queue_new(c->base.rk);
+	rd_kafka_resp_err_t e = rd_kafka_commit_queue(c->base.rk, NULL, q, NULL, NULL);
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, COMMIT_WAIT_MS);
+		e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+		if (ev)
+			rd_kafka_event_destroy(ev);
+	}
+	rd_kafka_queue_destroy(q);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET)
 		return 0;
 	set_err(err, errlen, "kafka commit: %s", rd_kafka_err2str(e));
@@ -733,15 +753,86 @@ bool kafka_consumer_reachable(struct kafka_consumer *c, int timeout_ms, char *wh
 	return common_reachable(&c->base, timeout_ms, why, whylen);
 }
 
+struct destroying {
+	rd_kafka_t *rk;
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	bool done, abandoned; /* under lock; the last of the two threads frees the struct */
+};
+
+static void *destroy_thread(void *arg)
+{
+	struct destroying *d = arg;
+	rd_kafka_destroy_flags(d->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	pthread_mutex_lock(&d->lock);
+	d->done = true;
+	bool abandoned = d->abandoned;
+	pthread_cond_signal(&d->done_cond);
+	pthread_mutex_unlock(&d->lock);
+	if (abandoned) {
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->done_cond);
+		free(d);
+	}
+	return NULL;
+}
+
+/* Destroys a consumer whose brokers are gone, waiting DESTROY_WAIT_MS at most. Even without
+ * closing, librdkafka's group handler waits for the coordinator (up to the session timeout)
+ * before its threads end; past the bound the handle is left to the exiting process. */
+static void destroy_bounded(rd_kafka_t *rk)
+{
+	struct destroying *d = xcalloc(1, sizeof(*d));
+	pthread_t t;
+	pthread_condattr_t ca;
+	struct timespec until;
+
+	d->rk = rk;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->done_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t, NULL, destroy_thread, d) != 0) {
+		destroy_thread(d);
+	} else {
+		pthread_detach(t);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += DESTROY_WAIT_MS / 1000;
+	pthread_mutex_lock(&d->lock);
+	while (!d->done && pthread_cond_timedwait(&d->done_cond, &d->lock, &until) == 0)
+		;
+	bool done = d->done;
+	if (!done) {
+		d->abandoned = true;
+		log_warn("the Kafka consumer did not stop in time with no broker; left to exit",
+		         "{s:i}", "waited_ms", DESTROY_WAIT_MS);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (done) {
+		pthread_mutex_destroy(&d->lock);
+		pthread_cond_destroy(&d->done_cond);
+		free(d);
+	}
+}
+
 void kafka_consumer_free(struct kafka_consumer *c)
 {
 	if (!c)
 		return;
 	if (c->held)
 		rd_kafka_message_destroy(c->held);
-	/* Commits the stored offsets (auto commit is on) and leaves the group. */
-	rd_kafka_consumer_close(c->base.rk);
-	rd_kafka_destroy(c->base.rk);
+	/* Commits the stored offsets (auto commit is on) and leaves the group, when a broker still
+	 * answers. Without one rd_kafka_consumer_close() waits for the coordinator forever: the
+	 * handle is then destroyed without closing, and records not committed replay (they are
+	 * idempotent by design). */
+	if (common_reachable(&c->base, CLOSE_PROBE_MS, NULL, 0)) {
+		rd_kafka_consumer_close(c->base.rk);
+		rd_kafka_destroy(c->base.rk);
+	} else {
+		destroy_bounded(c->base.rk);
+	}
 	pthread_mutex_destroy(&c->base.lock);
 	free(c);
 }

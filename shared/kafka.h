@@ -84,8 +84,8 @@ int kafka_producer_outstanding(struct kafka_producer *p);
  */
 bool kafka_producer_reachable(struct kafka_producer *p, int timeout_ms, char *why, size_t whylen);
 
-/* Flushes (up to 10 s) and frees. NULL is accepted. Records still not acknowledged after
- * the flush are reported through their deliveries (err set, done). */
+/* Flushes (up to 5 s, and only while a broker answers) and frees. NULL is accepted. Records
+ * still not acknowledged after the flush are reported through their deliveries (err set, done). */
 void kafka_producer_free(struct kafka_producer *p);
 
 /* ---- consumer ---------------------------------------------------------------------------- */
@@ -134,7 +134,7 @@ int kafka_consumer_done(struct kafka_consumer *c, const struct kafka_message *m)
 /* Destroys the underlying librdkafka message. Must be called once per polled message. */
 void kafka_message_release(struct kafka_message *m);
 
-/* Commits the stored offsets now, synchronously. Returns 0 or -1 with err. */
+/* Commits the stored offsets now, waiting up to 3 s for the result. Returns 0 or -1 with err. */
 int kafka_consumer_commit(struct kafka_consumer *c, char *err, size_t errlen);
 
 /* Number of partitions assigned to this member now. */
@@ -146,7 +146,8 @@ uint64_t kafka_consumer_resets(struct kafka_consumer *c);
 /* Same contract as kafka_producer_reachable, through the consumer's handle. */
 bool kafka_consumer_reachable(struct kafka_consumer *c, int timeout_ms, char *why, size_t whylen);
 
-/* Commits stored offsets, leaves the group, frees. NULL is accepted. */
+/* Commits stored offsets, leaves the group, frees; when no broker answers within 1 s it frees
+ * without closing (bounded: a service exits even with its broker gone). NULL is accepted. */
 void kafka_consumer_free(struct kafka_consumer *c);
 
 /* ---- dead letters ------------------------------------------------------------------------ */

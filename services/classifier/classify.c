@@ -29,8 +29,8 @@ _Static_assert(TAXONOMY_NTOPICS <= CLASSIFICATION_MAX_TOPICS,
 #define LEXICON_WEIGHT 1.0
 
 struct classifier {
-	struct model *incident, *topic;
-	struct model *both; /* the two joined (model_join): one pass over the weights */
+	struct model *incident, *topic; /* their labels and scales; weights dropped for both's */
+	struct model *both;             /* the two joined (model_join): one pass over the weights */
 	struct gazetteer *gazetteer;
 	struct urgency_rules *urgency;
 	struct taxonomy *taxonomy;
@@ -112,6 +112,10 @@ struct classifier *classifier_open(const struct classifier_paths *p, char *err, 
 		         jerr);
 		goto fail;
 	}
+	/* Only the joined weights are scored: the models keep their labels and scales, and the
+	 * ~8 MB of weights each that the join copied go back to the system (idle RSS). */
+	model_drop_weights(c->incident);
+	model_drop_weights(c->topic);
 	featurizer_prefetch_rows(c->fz, c->both);
 	c->scores = xcalloc(model_label_count(c->both), sizeof(*c->scores));
 	c->probs = xcalloc(model_label_count(c->topic) + 2, sizeof(*c->probs));

@@ -119,7 +119,11 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 			goto wait;
 	}
 wait:
-	if (kafka_producer_wait(a->producer, 15000) < 0) {
+	/* In slices, so that a stop (the broker may be gone) is not held up for the whole wait. */
+	for (int waited = 0; kafka_producer_wait(a->producer, 250) < 0; waited += 250)
+		if (waited >= 15000 || lifecycle_stopping())
+			break;
+	if (kafka_producer_outstanding(a->producer) > 0) {
 		snprintf(err, errlen, "Kafka did not acknowledge the classified records in time");
 		goto out;
 	}

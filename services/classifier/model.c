@@ -942,6 +942,12 @@ struct model *model_load(const char *path, char *err, size_t errlen)
 	return m;
 }
 
+void model_drop_weights(struct model *m)
+{
+	free(m->w_alloc);
+	m->w_alloc = m->w = NULL;
+}
+
 struct model *model_join(const struct model *a, const struct model *b, char *err, size_t errlen)
 {
 	const char *labels[MODEL_MAX_LABELS];

@@ -139,6 +139,12 @@ uint32_t model_softmax(const float *scores, uint32_t n, float t, float *probs);
  */
 struct model *model_join(const struct model *a, const struct model *b, char *err, size_t errlen);
 
+/*
+ * Frees m's weights and keeps the rest (labels, scales, features, version): for a model whose
+ * weights live on in a model_join. Scoring m afterwards is a bug; model_free still frees it.
+ */
+void model_drop_weights(struct model *m);
+
 /* How the model was trained. */
 enum model_loss model_loss(const struct model *m);
 

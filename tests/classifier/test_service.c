@@ -3,7 +3,8 @@
  * built from the project's corpus: message.v1 records in, classified.v1 records out keyed
  * municipality|topic with their evidence, decisions stored once even when a record is replayed,
  * a record that is not message.v1 dead-lettered with the reason while its neighbours go on,
- * /metrics accepted by promtool, SIGTERM exits 0.
+ * /metrics accepted by promtool, SIGTERM exits 0 — also, within SHUTDOWN_TIMEOUT, once its broker
+ * is gone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +52,20 @@ static const char *const messages[] = {
         "this is not JSON at all",
 };
 
-static void produce_all(void)
+static void produce_all(const char *to, const char *topic)
 {
 	char err[256];
-	struct kafka_options ko = {brokers, "test", NULL};
+	struct kafka_options ko = {to, "test", NULL};
 	struct kafka_producer *p = kafka_producer_new(&ko, err, sizeof(err));
 	struct kafka_delivery d[6];
 	assert_non_null(p);
 	memset(d, 0, sizeof(d));
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(kafka_produce(p, in_topic, "k", 1, messages[i],
-		                               strlen(messages[i]), NULL, &d[i], err, sizeof(err)),
+		assert_int_equal(kafka_produce(p, topic, "k", 1, messages[i], strlen(messages[i]),
+		                               NULL, &d[i], err, sizeof(err)),
 		                 0);
 	/* A replay of the first: same id, same revision. */
-	assert_int_equal(kafka_produce(p, in_topic, "k", 1, messages[0], strlen(messages[0]), NULL,
+	assert_int_equal(kafka_produce(p, topic, "k", 1, messages[0], strlen(messages[0]), NULL,
 	                               &d[4], err, sizeof(err)),
 	                 0);
 	assert_int_equal(kafka_producer_wait(p, 10000), 0);
@@ -94,7 +96,7 @@ static int setup_group(void **state)
 	char path[512], log[512];
 	snprintf(path, sizeof(path), "%s/classifier", bin);
 	snprintf(log, sizeof(log), "%s/classifier-service.log", work);
-	produce_all();
+	produce_all(brokers, in_topic);
 	testproc_start(&proc, path, NULL, envp, log);
 	testproc_wait_http(&proc, port, "/readyz", 30000);
 	return 0;
@@ -109,12 +111,12 @@ static int teardown_group(void **state)
 
 /* Reads `topic` from the beginning until `want` records or ms pass; returns them as an array
  * of {"key", "value" (parsed when JSON), "reason"}. */
-static json_t *consume(const char *topic, int want, int ms)
+static json_t *consume(const char *from, const char *topic, int want, int ms)
 {
 	static int groups;
 	char group[128], err[256];
 	const char *topics[] = {topic, NULL};
-	struct kafka_options ko = {brokers, "test", "fetch.wait.max.ms=10"};
+	struct kafka_options ko = {from, "test", "fetch.wait.max.ms=10"};
 	json_t *out = json_array();
 
 	snprintf(group, sizeof(group), "check-%d-%d", (int)getpid(), ++groups);
@@ -162,7 +164,7 @@ static const char *cls(json_t *record, const char *field)
 static void test_classified_with_evidence(void **state)
 {
 	(void)state;
-	json_t *out = consume(out_topic, 4, 30000);
+	json_t *out = consume(brokers, out_topic, 4, 30000);
 	assert_true(json_array_size(out) >= 3);
 
 	json_t *heat = find(out, "vk:-1_1");
@@ -190,7 +192,7 @@ static void test_classified_with_evidence(void **state)
 static void test_bad_record_dead_lettered(void **state)
 {
 	(void)state;
-	json_t *dead = consume(dlq_topic, 1, 15000);
+	json_t *dead = consume(brokers, dlq_topic, 1, 15000);
 	assert_int_equal(json_array_size(dead), 1);
 	assert_non_null(
 	        strstr(json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -238,6 +240,79 @@ static void test_sigterm(void **state)
 	assert_int_equal(testproc_stop(&proc, SIGTERM, 20000), 0);
 }
 
+/* Reads the bootstrap address the local broker writes once it listens; fails after 10 s. */
+static void read_bootstrap(const char *path, char *out, size_t outlen)
+{
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(path, "r");
+		if (f) {
+			bool ok = fgets(out, (int)outlen, f) && out[0];
+			fclose(f);
+			if (ok) {
+				out[strcspn(out, "\r\n")] = '\0';
+				return;
+			}
+		}
+		usleep(100000);
+	}
+	fail_msg("the local Kafka broker wrote no bootstrap address to %s", path);
+}
+
+/* The broker dies under a running classifier (joined to its group, producer connected): SIGTERM
+ * must still end it within the default SHUTDOWN_TIMEOUT (10 s), not leave it waiting on
+ * librdkafka for a coordinator that will never answer. */
+static void test_sigterm_broker_gone(void **state)
+{
+	(void)state;
+	const char *bin = testenv_require("TEST_BIN_DIR", "run through tests/run.sh");
+	const char *work = testenv_require("TEST_WORK_DIR", "run through tests/run.sh");
+	char path[512], log[512], boot_file[512], boot[256];
+	struct testproc broker, cls;
+
+	snprintf(boot_file, sizeof(boot_file), "%s/gone.%d.bootstrap", work, (int)getpid());
+	unlink(boot_file);
+	snprintf(path, sizeof(path), "%s/kafka-broker", bin);
+	snprintf(log, sizeof(log), "%s/gone-broker.log", work);
+	char *const bargv[] = {path,           "--brokers", "1",
+	                       "--partitions", "1",         "--bootstrap-file",
+	                       boot_file,      "--topic",   "gone.in",
+	                       "--topic",      "gone.out",  "--topic",
+	                       "gone.in.dlq",  NULL};
+	testproc_start(&broker, path, bargv, NULL, log);
+	read_bootstrap(boot_file, boot, sizeof(boot));
+
+	int cport = testenv_free_port();
+	static char env[6][600];
+	snprintf(env[0], sizeof(env[0]), "HTTP_PORT=%d", cport);
+	snprintf(env[1], sizeof(env[1]), "DATABASE_URL=%s", testdb_url());
+	snprintf(env[2], sizeof(env[2]), "KAFKA_BROKERS=%s", boot);
+	snprintf(env[3], sizeof(env[3]), "%s", "INPUT_TOPIC=gone.in");
+	snprintf(env[4], sizeof(env[4]), "%s", "OUTPUT_TOPIC=gone.out");
+	snprintf(env[5], sizeof(env[5]), "%s",
+	         "KAFKA_OPTIONS=fetch.wait.max.ms=10,session.timeout.ms=6000,"
+	         "heartbeat.interval.ms=1000,auto.commit.interval.ms=60000");
+	const char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], NULL};
+	snprintf(path, sizeof(path), "%s/classifier", bin);
+	snprintf(log, sizeof(log), "%s/classifier-gone.log", work);
+	testproc_start(&cls, path, NULL, envp, log);
+	testproc_wait_http(&cls, cport, "/readyz", 30000);
+	/* Records handled and their offsets stored but not yet committed (auto commit every
+	 * minute here): the final commit and the close then need the coordinator. */
+	produce_all(boot, "gone.in");
+	json_t *out = consume(boot, "gone.out", 4, 30000);
+	assert_int_equal(json_array_size(out), 4);
+	json_decref(out);
+
+	assert_int_equal(testproc_stop(&broker, SIGKILL, 5000), -SIGKILL);
+	int64_t t0 = time_mono_ms();
+	int status = testproc_stop(&cls, SIGTERM, 15000);
+	int64_t ms = time_mono_ms() - t0;
+	if (status != 0 || ms > 10000)
+		testproc_print_log(&cls, 20);
+	assert_int_equal(status, 0);
+	assert_true(ms <= 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +321,7 @@ int main(void)
 	        cmocka_unit_test(test_stored_once),
 	        cmocka_unit_test(test_metrics),
 	        cmocka_unit_test(test_sigterm),
+	        cmocka_unit_test(test_sigterm_broker_gone),
 	};
 	return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
