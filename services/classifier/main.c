@@ -105,24 +105,36 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 		classifier_decide(a->classifier, &r[k].message, &r[k].c);
 		k++;
 	}
-	if (db_ensure(a->db, 5000, lifecycle_stop_flag(), err, errlen) < 0 ||
-	    store_classifications(a->db, r, k, err, errlen) < 0)
-		goto out;
-	for (size_t i = 0; i < k; i++) {
-		char *value = classifier_encode(&r[i]);
-		char *key = classified_key(&r[i]);
+	/* Published first and acknowledged last: the acknowledgements arrive while PostgreSQL
+	 * stores the rows (the two waits overlap), and the batch is done only when both are. A
+	 * batch that fails after publishing is published again when handed again: consumers of
+	 * classified.v1 are idempotent on message id and revision. */
+	size_t sent = 0;
+	char perr[256] = "";
+	for (; sent < k; sent++) {
+		char *value = classifier_encode(&r[sent]);
+		char *key = classified_key(&r[sent]);
 		int prc = kafka_produce(a->producer, a->settings.output_topic, key, strlen(key),
-		                        value, strlen(value), NULL, &d[i], err, errlen);
+		                        value, strlen(value), NULL, &d[sent], perr, sizeof(perr));
 		free(key);
 		free(value);
 		if (prc < 0)
-			goto wait;
+			break;
 	}
-wait:
-	/* In slices, so that a stop (the broker may be gone) is not held up for the whole wait. */
+	int stored = -1;
+	if (sent == k && db_ensure(a->db, 5000, lifecycle_stop_flag(), err, errlen) == 0)
+		stored = store_classifications(a->db, r, k, err, errlen);
+	/* In slices, so that a stop (the broker may be gone) is not held up for the whole wait;
+	 * waited for also after a failure, since the deliveries point into d. */
 	for (int waited = 0; kafka_producer_wait(a->producer, 250) < 0; waited += 250)
 		if (waited >= 15000 || lifecycle_stopping())
 			break;
+	if (sent < k) {
+		snprintf(err, errlen, "%s", perr);
+		goto out;
+	}
+	if (stored < 0)
+		goto out;
 	if (kafka_producer_outstanding(a->producer) > 0) {
 		snprintf(err, errlen, "Kafka did not acknowledge the classified records in time");
 		goto out;
