@@ -230,15 +230,19 @@ static char *id_list(const char *v, struct http_response *resp)
 	for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
 		while (*s == ' ')
 			s++;
-		char *end;
+		char *end = s;
 		long long id = *s >= '0' && *s <= '9' ? strtoll(s, &end, 10) : 0;
-		if (id <= 0 || (*end && *end != ' ') || n == MAX_IDS) {
+		/* Spaces may follow a number, nothing else: "1 2" is no id. */
+		if (id > 0 && end[strspn(end, " ")])
+			id = 0;
+		if (id <= 0 || n == MAX_IDS) {
 			open311_error(resp, 400,
 			              "service_request_id: must be up to %d request ids, "
 			              "comma-separated",
 			              MAX_IDS);
 			goto out;
 		}
+		*end = '\0'; /* compared as text: "7 " would match no request */
 		ids[n++] = s;
 	}
 	if (n == 0) {
