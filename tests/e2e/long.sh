@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build/dev}
 TEST_WORK_DIR=$(mktemp -d /tmp/incident-e2e-long.XXXXXX)
+chmod 755 "$TEST_WORK_DIR" # PostgreSQL runs as its own user when we are root
 TEST_BIN_DIR=$(pwd)/$B/bin
 export TEST_WORK_DIR TEST_BIN_DIR
 export E2E_ROUNDS="${E2E_ROUNDS:-3}" E2E_INGEST="${E2E_INGEST:-2000}" E2E_REPLAY="${E2E_REPLAY:-1000}"
