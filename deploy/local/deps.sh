@@ -9,7 +9,8 @@ librdkafka-dev libpq-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 libcmocka-dev clang-format libxml2-dev libstemmer-dev
 postgresql kcat prometheus
 docker-compose jq yq
-python3-aiosmtpd libssl-dev
+python3 python3-aiosmtpd libssl-dev
+clang-14 libclang-rt-14-dev valgrind
 "
 
 missing=""
