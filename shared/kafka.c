@@ -450,6 +450,25 @@ int kafka_producer_wait(struct kafka_producer *p, int timeout_ms)
 	}
 }
 
+int kafka_producer_settle(struct kafka_producer *p, int timeout_ms,
+                          const volatile sig_atomic_t *stop)
+{
+	int64_t deadline = time_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	while (atomic_load(&p->outstanding) > 0) {
+		int64_t left = deadline - time_mono_ms();
+		if (left <= 0 || (stop && *stop)) {
+			rd_kafka_purge(p->base.rk,
+			               RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+			/* librdkafka reports every purged record; serving them is local and quick. */
+			while (atomic_load(&p->outstanding) > 0)
+				rd_kafka_poll(p->base.rk, 100);
+			return -1;
+		}
+		rd_kafka_poll(p->base.rk, left < 100 ? (int)left : 100);
+	}
+	return 0;
+}
+
 void kafka_producer_poll(struct kafka_producer *p)
 {
 	rd_kafka_poll(p->base.rk, 0);
@@ -472,11 +491,8 @@ void kafka_producer_free(struct kafka_producer *p)
 	/* Flushing is worth waiting for only while a broker answers. */
 	if (atomic_load(&p->outstanding) > 0 && common_reachable(&p->base, CLOSE_PROBE_MS, NULL, 0))
 		rd_kafka_flush(p->base.rk, FREE_FLUSH_MS);
-	if (atomic_load(&p->outstanding) > 0) {
-		/* Give up on the rest: each delivery is reported as purged, so none stays open. */
-		rd_kafka_purge(p->base.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		kafka_producer_wait(p, 1000);
-	}
+	/* Give up on the rest: each delivery is reported as purged, so none stays open. */
+	kafka_producer_settle(p, 0, NULL);
 	rd_kafka_destroy(p->base.rk);
 	while (p->abandoned) {
 		struct abandoned *a = p->abandoned;

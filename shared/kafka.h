@@ -21,6 +21,7 @@
 #ifndef SHARED_KAFKA_H
 #define SHARED_KAFKA_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,17 @@ int kafka_produce(struct kafka_producer *p, const char *topic, const void *key, 
  * every record is done (check each delivery's err), -1 on timeout.
  */
 int kafka_producer_wait(struct kafka_producer *p, int timeout_ms);
+
+/*
+ * Like kafka_producer_wait, but never returns with a record outstanding: when timeout_ms passes,
+ * or *stop (may be NULL) becomes true, the records not yet acknowledged are purged and reported
+ * as failed through their deliveries (err set, done) before it returns -1. So the caller may free
+ * its deliveries whatever the result; a purged record may still have reached the broker, and is
+ * sent again by whoever retries it (readers are idempotent). Returns 0 when every record was
+ * done in time (check each delivery's err).
+ */
+int kafka_producer_settle(struct kafka_producer *p, int timeout_ms,
+                          const volatile sig_atomic_t *stop);
 
 /* Serves delivery reports without waiting. */
 void kafka_producer_poll(struct kafka_producer *p);

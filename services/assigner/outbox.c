@@ -83,7 +83,8 @@ int outbox_round(struct db *db, struct kafka_producer *p, const char *topic, int
 		if (rc == 0)
 			produced++;
 	}
-	if (kafka_producer_wait(p, ACK_TIMEOUT_MS) < 0 && rc == 0) {
+	/* Settled: whatever happens, no delivery in d is still open after this. */
+	if (kafka_producer_settle(p, ACK_TIMEOUT_MS, NULL) < 0 && rc == 0) {
 		snprintf(err, errlen, "Kafka did not acknowledge within %d ms", ACK_TIMEOUT_MS);
 		rc = -1;
 	}
@@ -107,9 +108,6 @@ int outbox_round(struct db *db, struct kafka_producer *p, const char *topic, int
 	}
 	if (!*published)
 		db_rollback(db);
-	/* Records still in flight after the timeout must not outlive their deliveries. */
-	if (kafka_producer_outstanding(p) > 0)
-		kafka_producer_wait(p, ACK_TIMEOUT_MS * 4);
 	PQclear(res);
 	free(d);
 	free(acked);

@@ -124,11 +124,9 @@ static int handle(void *ctx, struct pipeline_item *items, size_t n, char *err, s
 	int stored = -1;
 	if (sent == k && db_ensure(a->db, 5000, lifecycle_stop_flag(), err, errlen) == 0)
 		stored = store_classifications(a->db, r, k, err, errlen);
-	/* In slices, so that a stop (the broker may be gone) is not held up for the whole wait;
-	 * waited for also after a failure, since the deliveries point into d. */
-	for (int waited = 0; kafka_producer_wait(a->producer, 250) < 0; waited += 250)
-		if (waited >= 15000 || lifecycle_stopping())
-			break;
+	/* Settled also after a failure, since the deliveries point into d; a stop (the broker may
+	 * be gone) cuts the wait short. */
+	kafka_producer_settle(a->producer, 15000, lifecycle_stop_flag());
 	if (sent < k) {
 		snprintf(err, errlen, "%s", perr);
 		goto out;

@@ -42,7 +42,8 @@ int outbox_round(struct collector *c, struct db *db, int *published, char *err, 
 		}
 		produced++;
 	}
-	if (kafka_producer_wait(c->producer, ACK_TIMEOUT_MS) < 0 && rc == 0) {
+	/* Settled: whatever happens, no delivery in d is still open after this. */
+	if (kafka_producer_settle(c->producer, ACK_TIMEOUT_MS, NULL) < 0 && rc == 0) {
 		snprintf(err, errlen, "Kafka did not acknowledge within %d ms", ACK_TIMEOUT_MS);
 		rc = -1;
 	}
@@ -65,9 +66,6 @@ int outbox_round(struct collector *c, struct db *db, int *published, char *err, 
 	metric_add(c->published, *published);
 	if (produced < n || rc < 0)
 		metric_add(c->svc.failed, (double)(n - (size_t)*published));
-	/* Records still in flight after the timeout must not outlive their deliveries. */
-	if (kafka_producer_outstanding(c->producer) > 0)
-		kafka_producer_wait(c->producer, ACK_TIMEOUT_MS * 4);
 	free(d);
 	free(acked);
 	store_outbox_free(entries, n);

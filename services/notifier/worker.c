@@ -79,7 +79,7 @@ static void publish_dead(struct workers *w, const struct delivery *d, const char
 	pthread_mutex_lock(&w->dlq_lock);
 	int rc = kafka_produce(o->dlq, o->dlq_topic, key, strlen(key), value, strlen(value),
 	                       headers, &kd, err, sizeof(err));
-	if (rc == 0 && (kafka_producer_wait(o->dlq, 10000) < 0 || !kd.done || kd.err)) {
+	if (rc == 0 && (kafka_producer_settle(o->dlq, 10000, NULL) < 0 || !kd.done || kd.err)) {
 		snprintf(err, sizeof(err), "%s", kd.done ? kd.errstr : "not acknowledged in time");
 		rc = -1;
 	}

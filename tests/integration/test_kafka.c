@@ -597,6 +597,40 @@ static void test_reachable(void **state)
 	kafka_consumer_free(c);
 }
 
+/* With no broker to take them, settling gives the records up within the timeout, and every
+ * delivery is done (failed) before it returns: a caller may free them right away. A stop flag
+ * cuts the wait short. */
+static void test_settle_gives_up(void **state)
+{
+	(void)state;
+	struct kafka_delivery d[3];
+	char err[256];
+	memset(d, 0, sizeof(d));
+	struct kafka_producer *p = producer_to("127.0.0.1:1", NULL);
+	for (int i = 0; i < 3; i++)
+		if (kafka_produce(p, "settle", "k", 1, "v", 1, NULL, &d[i], err, sizeof(err)) < 0)
+			fail_msg("kafka_produce: %s", err);
+	int64_t t0 = time_mono_ms();
+	assert_int_equal(kafka_producer_settle(p, 500, NULL), -1);
+	int64_t took = time_mono_ms() - t0;
+	assert_true(took >= 450 && took < 5000);
+	assert_int_equal(kafka_producer_outstanding(p), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_true(d[i].done);
+		assert_int_not_equal(d[i].err, 0);
+	}
+
+	volatile sig_atomic_t stop = 1;
+	memset(d, 0, sizeof(d));
+	if (kafka_produce(p, "settle", "k", 1, "v", 1, NULL, &d[0], err, sizeof(err)) < 0)
+		fail_msg("kafka_produce: %s", err);
+	t0 = time_mono_ms();
+	assert_int_equal(kafka_producer_settle(p, 60000, &stop), -1);
+	assert_true(time_mono_ms() - t0 < 5000);
+	assert_true(d[0].done);
+	kafka_producer_free(p);
+}
+
 /* ---- options -------------------------------------------------------------------------------- */
 
 static void test_options(void **state)
@@ -832,6 +866,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_dead_letter),
 	        cmocka_unit_test(test_offset_reset_reported),
 	        cmocka_unit_test(test_reachable),
+	        cmocka_unit_test(test_settle_gives_up),
 	        cmocka_unit_test(test_kcat_interop),
 	        cmocka_unit_test_teardown(test_broker_control, own_broker_teardown),
 	};
