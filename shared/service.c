@@ -24,7 +24,7 @@
  * scrape of /metrics or /healthz. */
 #define HTTP_THREADS 2
 /* Longest a /readyz Kafka check waits for the cluster's answer. */
-#define KAFKA_READY_TIMEOUT_MS 2000
+#define KAFKA_READY_TIMEOUT_MS 1000
 
 const struct config_var service_common_vars[] = {
         {"KAFKA_BROKERS", CONFIG_STRING, "127.0.0.1:9092", true, false,
@@ -195,6 +195,26 @@ static bool check_kafka_producer(void *ctx, char *why, size_t whylen)
 static bool check_kafka_consumer(void *ctx, char *why, size_t whylen)
 {
 	return kafka_consumer_reachable(ctx, KAFKA_READY_TIMEOUT_MS, why, whylen);
+}
+
+struct db *service_database(struct service *svc, const struct db_migration *migrations, size_t n)
+{
+	char err[512];
+	struct db *db = db_connect(svc->settings.database_url, 60000, lifecycle_stop_flag(), err,
+	                           sizeof(err));
+	if (!db) {
+		log_error("cannot connect to PostgreSQL", "{s:s}", "error", err);
+		return NULL;
+	}
+	int applied = db_migrate(db, svc->name, migrations, n, err, sizeof(err));
+	if (applied < 0) {
+		log_error("migration failed", "{s:s}", "error", err);
+		db_free(db);
+		return NULL;
+	}
+	if (applied > 0)
+		log_info("schema migrated", "{s:s, s:i}", "schema", svc->name, "applied", applied);
+	return db;
 }
 
 void service_ready_kafka_producer(struct service *svc, struct kafka_producer *p)

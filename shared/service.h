@@ -34,6 +34,8 @@ struct metrics;
 struct metric;
 struct kafka_producer;
 struct kafka_consumer;
+struct db;
+struct db_migration;
 
 #define SERVICE_VERSION "0.1.0"
 
@@ -74,6 +76,13 @@ extern const size_t service_common_nvars;
  */
 int service_init(struct service *svc, const char *name, const struct config_var *vars, size_t nvars,
                  void *settings, char *err, size_t errlen);
+
+/*
+ * Connects to DATABASE_URL (retrying for up to a minute; SIGTERM cuts it short) and brings the
+ * service's own schema, named after the service, up to date with its migrations. Returns the
+ * connection (caller frees it with db_free), or NULL after logging why.
+ */
+struct db *service_database(struct service *svc, const struct db_migration *migrations, size_t n);
 
 /* Adds the readiness check "postgres" (PQping of DATABASE_URL). */
 void service_ready_postgres(struct service *svc);

@@ -249,11 +249,6 @@ static void *scheduler(void *arg)
 	return NULL;
 }
 
-static bool check_producer(void *ctx, char *why, size_t whylen)
-{
-	return kafka_producer_reachable(ctx, 1000, why, whylen);
-}
-
 static void add_metrics(struct app *a)
 {
 	struct metrics *m = a->svc.metrics;
@@ -308,17 +303,9 @@ static int run_service(void)
 	        .affected_high = a.settings.affected_high,
 	};
 	add_metrics(&a);
-	a.db = db_connect(a.svc.settings.database_url, 60000, lifecycle_stop_flag(), err,
-	                  sizeof(err));
-	if (!a.db) {
-		log_error("cannot connect to PostgreSQL", "{s:s}", "error", err);
+	a.db = service_database(&a.svc, assigner_migrations, assigner_migrations_count);
+	if (!a.db)
 		goto out;
-	}
-	if (db_migrate(a.db, "assigner", assigner_migrations, assigner_migrations_count, err,
-	               sizeof(err)) < 0) {
-		log_error("migration failed", "{s:s}", "error", err);
-		goto out;
-	}
 	pool = db_pool_new(a.svc.settings.database_url, (int)a.settings.db_pool_size);
 	api = api_new(&a.svc, pool, a.region, &a.settings.api, err, sizeof(err));
 	if (!api) {
@@ -338,7 +325,7 @@ static int run_service(void)
 		goto out;
 	}
 	service_ready_postgres(&a.svc);
-	http_server_ready_check(a.svc.http, "kafka", check_producer, a.producer);
+	service_ready_kafka_producer(&a.svc, a.producer);
 	if (service_listen(&a.svc, err, sizeof(err)) < 0) {
 		log_error("cannot start the HTTP server", "{s:s}", "error", err);
 		goto out;

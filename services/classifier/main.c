@@ -155,11 +155,6 @@ out:
 	return rc;
 }
 
-static bool check_producer(void *ctx, char *why, size_t whylen)
-{
-	return kafka_producer_reachable(ctx, 1000, why, whylen);
-}
-
 static int run_service(void)
 {
 	static struct app a;
@@ -186,17 +181,9 @@ static int run_service(void)
 	metric_set(metrics_gauge(a.svc.metrics, "classifier_model_info",
 	                         "The models in use (value 1), by version.", "version"),
 	           1, classifier_version(a.classifier));
-	a.db = db_connect(a.svc.settings.database_url, 60000, lifecycle_stop_flag(), err,
-	                  sizeof(err));
-	if (!a.db) {
-		log_error("cannot connect to PostgreSQL", "{s:s}", "error", err);
+	a.db = service_database(&a.svc, classifier_migrations, classifier_migrations_count);
+	if (!a.db)
 		goto out;
-	}
-	if (db_migrate(a.db, "classifier", classifier_migrations, classifier_migrations_count, err,
-	               sizeof(err)) < 0) {
-		log_error("migration failed", "{s:s}", "error", err);
-		goto out;
-	}
 	struct kafka_options ko = {a.svc.settings.kafka_brokers, "classifier",
 	                           a.svc.settings.kafka_options};
 	const char *topics[] = {a.settings.input_topic, NULL};
@@ -209,7 +196,7 @@ static int run_service(void)
 		goto out;
 	}
 	service_ready_postgres(&a.svc);
-	http_server_ready_check(a.svc.http, "kafka", check_producer, a.producer);
+	service_ready_kafka_producer(&a.svc, a.producer);
 	if (service_listen(&a.svc, err, sizeof(err)) < 0) {
 		log_error("cannot start the HTTP server", "{s:s}", "error", err);
 		goto out;

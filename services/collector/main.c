@@ -78,11 +78,6 @@ static const struct config_var collector_vars[] = {
 #undef S
 #define NVARS (sizeof(collector_vars) / sizeof(collector_vars[0]))
 
-static bool check_producer(void *ctx, char *why, size_t whylen)
-{
-	return kafka_producer_reachable(ctx, 1000, why, whylen);
-}
-
 /* Builds every configured source; all adapters are asked, so every bad setting is reported. */
 static int build_sources(struct collector *c, struct source_set *set, char *err, size_t errlen)
 {
@@ -227,21 +222,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	db = db_connect(c.svc.settings.database_url, 60000, lifecycle_stop_flag(), err,
-	                sizeof(err));
-	if (!db) {
-		log_error("cannot connect to PostgreSQL", "{s:s}", "error", err);
+	db = service_database(&c.svc, collector_migrations, collector_migrations_count);
+	if (!db)
 		goto out;
-	}
-	int applied = db_migrate(db, "collector", collector_migrations, collector_migrations_count,
-	                         err, sizeof(err));
-	if (applied < 0) {
-		log_error("migration failed", "{s:s}", "error", err);
-		goto out;
-	}
-	if (applied > 0)
-		log_info("schema migrated", "{s:s, s:i}", "schema", "collector", "applied",
-		         applied);
 	struct kafka_options ko = {c.svc.settings.kafka_brokers, "collector",
 	                           c.svc.settings.kafka_options};
 	c.producer = kafka_producer_new(&ko, err, sizeof(err));
@@ -257,7 +240,7 @@ int main(int argc, char **argv)
 
 	c.pool = db_pool_new(c.svc.settings.database_url, (int)c.settings.db_pool_size);
 	service_ready_postgres(&c.svc);
-	http_server_ready_check(c.svc.http, "kafka", check_producer, c.producer);
+	service_ready_kafka_producer(&c.svc, c.producer);
 	if (ingest_routes(ingest, c.svc.http) < 0 || service_listen(&c.svc, err, sizeof(err)) < 0) {
 		log_error("cannot start the HTTP server", "{s:s}", "error", err);
 		goto out;

@@ -219,11 +219,6 @@ static void collect_depth(void *ctx)
 	db_pool_release(a->pool, db);
 }
 
-static bool check_producer(void *ctx, char *why, size_t whylen)
-{
-	return kafka_producer_reachable(ctx, 1000, why, whylen);
-}
-
 static int run_service(void)
 {
 	static struct app a;
@@ -260,17 +255,9 @@ static int run_service(void)
 	a.depth = metrics_gauge(a.svc.metrics, "notifier_queue_depth",
 	                        "Deliveries by status (pending and sending are the queue).",
 	                        "status");
-	a.db = db_connect(a.svc.settings.database_url, 60000, lifecycle_stop_flag(), err,
-	                  sizeof(err));
-	if (!a.db) {
-		log_error("cannot connect to PostgreSQL", "{s:s}", "error", err);
+	a.db = service_database(&a.svc, notifier_migrations, notifier_migrations_count);
+	if (!a.db)
 		goto out;
-	}
-	if (db_migrate(a.db, "notifier", notifier_migrations, notifier_migrations_count, err,
-	               sizeof(err)) < 0) {
-		log_error("migration failed", "{s:s}", "error", err);
-		goto out;
-	}
 	a.pool = db_pool_new(a.svc.settings.database_url, (int)s->pool_size);
 	struct kafka_options ko = {a.svc.settings.kafka_brokers, "notifier",
 	                           a.svc.settings.kafka_options};
@@ -316,7 +303,7 @@ static int run_service(void)
 	api = api_new(a.svc.http, a.pool, a.workers, s->operator_tokens);
 	metrics_on_render(a.svc.metrics, collect_depth, &a);
 	service_ready_postgres(&a.svc);
-	http_server_ready_check(a.svc.http, "kafka", check_producer, producer);
+	service_ready_kafka_producer(&a.svc, producer);
 	if (service_listen(&a.svc, err, sizeof(err)) < 0) {
 		log_error("cannot start the HTTP server", "{s:s}", "error", err);
 		goto out;
