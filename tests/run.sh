@@ -12,6 +12,7 @@
 # contains it); TEST_KEEP=1 keeps the work directory for post-mortems.
 set -u
 cd "$(dirname "$0")/.."
+. tests/lib/ports.sh
 B=${B:-build/dev}
 ROOT=$(pwd)
 WORK=$(mktemp -d /tmp/incident-tests.XXXXXX)
@@ -101,7 +102,7 @@ if [ -n "$integ" ]; then
 	# PostgreSQL on the first free port of a few random tries (postgres refuses a busy one).
 	tries=0
 	while :; do
-		PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
+		PG_PORT=$(free_port_block 1)
 		if sh deploy/local/pg.sh start "$PG_DIR" "$PG_PORT" >"$WORK/pg-start.log" 2>&1; then
 			PG_STARTED=1
 			break

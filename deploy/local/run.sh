@@ -195,12 +195,21 @@ for svc in $SERVICES; do
 	STARTED="$STARTED $svc:$port"
 done
 
+# A service that exits, or is still not ready after 30 s, stops the stack; the end of its log
+# and its /readyz answer (which names the failing check) are printed with the reason.
+not_ready() {
+	say "$1 $2; the end of $VAR_DIR/log/$1.log:" >&2
+	tail -n 20 "$VAR_DIR/log/$1.log" >&2
+	[ -z "${3:-}" ] || say "its /readyz: $(curl -sS "http://127.0.0.1:$3/readyz" 2>&1)" >&2
+	exit 1
+}
 for entry in $STARTED; do
 	svc=${entry%%:*} port=${entry##*:}
-	i=0
+	pid=$(echo "$NAMED_PIDS" | tr ' ' '\n' | sed -n "s/^$svc://p")
+	deadline=$(($(date +%s) + 30))
 	until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -gt 300 ] && fail "$svc is not ready after 30 s: see $VAR_DIR/log/$svc.log"
+		kill -0 "$pid" 2>/dev/null || not_ready "$svc" "exited"
+		[ "$(date +%s)" -lt "$deadline" ] || not_ready "$svc" "is not ready after 30 s" "$port"
 		sleep 0.1
 	done
 done

@@ -22,7 +22,7 @@ die() {
 	exit 1
 }
 
-random_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000)); }
+. tests/lib/ports.sh
 
 # A free loopback TCP port (bound and released by the kernel's choice).
 free_port() {
@@ -44,7 +44,7 @@ sql() { psql "$DATABASE_URL" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
 stack_start() {
 	mkdir -p "$E2E/log" "$E2E/pids" "$E2E/mail/new" "$E2E/mail/cur" "$E2E/mail/tmp"
 	tries=0
-	until PG_PORT=$(random_port) && sh deploy/local/pg.sh start "$E2E/pg" "$PG_PORT" >"$E2E/log/pg-start.log" 2>&1; do
+	until PG_PORT=$(free_port_block 1) && sh deploy/local/pg.sh start "$E2E/pg" "$PG_PORT" >"$E2E/log/pg-start.log" 2>&1; do
 		tries=$((tries + 1))
 		[ $tries -lt 8 ] || die "PostgreSQL did not start: $(cat "$E2E/log/pg-start.log")"
 	done

@@ -18,7 +18,7 @@ VAR="$TEST_WORK_DIR/ops-var"
 # A pace slow enough for the demo to be still arriving when Prometheus scrapes (increase()
 # sees only what comes after its first sample).
 export VAR_DIR="$VAR" BIN="$TEST_BIN_DIR" DEMO_PACE=20
-rand_port() { echo $((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000)); }
+. tests/lib/ports.sh
 RUN_PID=""
 
 command -v prometheus >/dev/null 2>&1 || { echo "FAIL: prometheus is not installed (make deps)"; exit 1; }
@@ -43,7 +43,9 @@ fail() {
 # Random ports; another set when one of them turns out to be taken (other tests run too).
 tries=0
 while :; do
-	export PG_PORT="$(rand_port)" HTTP_BASE_PORT="$(rand_port)" PROMETHEUS_PORT="$(rand_port)"
+	# run.sh uses HTTP_BASE_PORT+1 to +25; PostgreSQL gets the port after them.
+	HTTP_BASE_PORT=$(free_port_block 27)
+	export HTTP_BASE_PORT PG_PORT=$((HTTP_BASE_PORT + 26)) PROMETHEUS_PORT=$((HTTP_BASE_PORT + 10))
 	sh deploy/local/run.sh >"$OPS_TMP/run.out" 2>&1 &
 	RUN_PID=$!
 	i=0

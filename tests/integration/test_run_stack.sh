@@ -10,8 +10,10 @@ cd "$(dirname "$0")/../.."
 VAR="$TEST_WORK_DIR/run-var"
 export VAR_DIR="$VAR"
 export BIN="$TEST_BIN_DIR"
-export PG_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
-export HTTP_BASE_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000))
+. tests/lib/ports.sh
+# run.sh uses HTTP_BASE_PORT+1 to +25; PostgreSQL gets the port after them.
+HTTP_BASE_PORT=$(free_port_block 27)
+export HTTP_BASE_PORT PG_PORT=$((HTTP_BASE_PORT + 26))
 export DEMO_PACE=1000
 RUN_PID=""
 
