@@ -32,6 +32,7 @@
 #include "testdb.h"
 #include "testenv.h"
 #include "testproc.h"
+#include "testtopic.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -141,34 +142,6 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-/* Reads `topic` from the beginning until `want` records or ms pass. */
-static json_t *consume(const char *topic, size_t want, int ms)
-{
-	static int groups;
-	char group[128], err[256];
-	const char *topics[] = {topic, NULL};
-	struct kafka_options ko = {brokers, "test", "fetch.wait.max.ms=10"};
-	json_t *out = json_array();
-	snprintf(group, sizeof(group), "check-%d-%d", (int)getpid(), ++groups);
-	struct kafka_consumer *c = kafka_consumer_new(&ko, group, topics, err, sizeof(err));
-	assert_non_null(c);
-	int64_t deadline = time_mono_ms() + ms;
-	while (json_array_size(out) < want && time_mono_ms() < deadline) {
-		struct kafka_message m;
-		if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) != KAFKA_POLL_MESSAGE)
-			continue;
-		size_t rlen = 0;
-		const char *reason = kafka_message_header(&m, "dlq.reason", &rlen);
-		json_t *value = json_loadb(m.value, m.len, 0, NULL);
-		json_array_append_new(out, json_pack("{s:s%, s:o, s:s%}", "key", m.key ? m.key : "",
-		                                     m.keylen, "value", value ? value : json_null(),
-		                                     "reason", reason ? reason : "", rlen));
-		kafka_message_release(&m);
-	}
-	kafka_consumer_free(c);
-	return out;
-}
-
 /* Waits until the query's count reaches want (the service works asynchronously). */
 static void wait_count(const char *sql, int64_t want, int ms)
 {
@@ -200,7 +173,7 @@ static void test_classified_become_incidents_and_events(void **state)
 	                 1);
 	/* 3 created + 2 assigned, all acknowledged. */
 	wait_count("SELECT count(*) FROM assigner.outbox WHERE published", 5, 15000);
-	json_t *out = consume(out_topic, 5, 20000);
+	json_t *out = testtopic_read(brokers, out_topic, 5, 20000);
 	assert_int_equal(json_array_size(out), 5);
 	size_t i, assigned = 0;
 	json_t *r;
@@ -228,7 +201,7 @@ static void test_classified_become_incidents_and_events(void **state)
 static void test_bad_record_dead_lettered(void **state)
 {
 	(void)state;
-	json_t *dead = consume(dlq_topic, 1, 15000);
+	json_t *dead = testtopic_read(brokers, dlq_topic, 1, 15000);
 	assert_int_equal(json_array_size(dead), 1);
 	assert_non_null(
 	        strstr(json_string_value(json_object_get(json_array_get(dead, 0), "reason")),

@@ -29,6 +29,7 @@
 #include "testdb.h"
 #include "testenv.h"
 #include "testproc.h"
+#include "testtopic.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -109,36 +110,6 @@ static int teardown_group(void **state)
 	return 0;
 }
 
-/* Reads `topic` from the beginning until `want` records or ms pass; returns them as an array
- * of {"key", "value" (parsed when JSON), "reason"}. */
-static json_t *consume(const char *from, const char *topic, int want, int ms)
-{
-	static int groups;
-	char group[128], err[256];
-	const char *topics[] = {topic, NULL};
-	struct kafka_options ko = {from, "test", "fetch.wait.max.ms=10"};
-	json_t *out = json_array();
-
-	snprintf(group, sizeof(group), "check-%d-%d", (int)getpid(), ++groups);
-	struct kafka_consumer *c = kafka_consumer_new(&ko, group, topics, err, sizeof(err));
-	assert_non_null(c);
-	int64_t deadline = time_mono_ms() + ms;
-	while ((int)json_array_size(out) < want && time_mono_ms() < deadline) {
-		struct kafka_message m;
-		if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) != KAFKA_POLL_MESSAGE)
-			continue;
-		size_t rlen = 0;
-		const char *reason = kafka_message_header(&m, "dlq.reason", &rlen);
-		json_t *value = json_loadb(m.value, m.len, 0, NULL);
-		json_array_append_new(out, json_pack("{s:s%, s:o, s:s%}", "key", m.key ? m.key : "",
-		                                     m.keylen, "value", value ? value : json_null(),
-		                                     "reason", reason ? reason : "", rlen));
-		kafka_message_release(&m);
-	}
-	kafka_consumer_free(c);
-	return out;
-}
-
 static json_t *find(json_t *records, const char *id)
 {
 	size_t i;
@@ -164,7 +135,7 @@ static const char *cls(json_t *record, const char *field)
 static void test_classified_with_evidence(void **state)
 {
 	(void)state;
-	json_t *out = consume(brokers, out_topic, 4, 30000);
+	json_t *out = testtopic_read(brokers, out_topic, 4, 30000);
 	assert_true(json_array_size(out) >= 3);
 
 	json_t *heat = find(out, "vk:-1_1");
@@ -192,7 +163,7 @@ static void test_classified_with_evidence(void **state)
 static void test_bad_record_dead_lettered(void **state)
 {
 	(void)state;
-	json_t *dead = consume(brokers, dlq_topic, 1, 15000);
+	json_t *dead = testtopic_read(brokers, dlq_topic, 1, 15000);
 	assert_int_equal(json_array_size(dead), 1);
 	assert_non_null(
 	        strstr(json_string_value(json_object_get(json_array_get(dead, 0), "reason")),
@@ -299,7 +270,7 @@ static void test_sigterm_broker_gone(void **state)
 	/* Records handled and their offsets stored but not yet committed (auto commit every
 	 * minute here): the final commit and the close then need the coordinator. */
 	produce_all(boot, "gone.in");
-	json_t *out = consume(boot, "gone.out", 4, 30000);
+	json_t *out = testtopic_read(boot, "gone.out", 4, 30000);
 	assert_int_equal(json_array_size(out), 4);
 	json_decref(out);
 
