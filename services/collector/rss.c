@@ -317,6 +317,17 @@ static char *hash_id(const char *a, const char *b)
 	return xasprintf("h:%016llx", (unsigned long long)fnv1a(h, b));
 }
 
+/* True when s starts with a URI scheme (RFC 3986: a letter, then letters, digits, '+', '-' or
+ * '.', then ':'), as "https://…", "urn:uuid:…" and "tag:…" ids do. */
+static bool has_uri_scheme(const char *s)
+{
+	if (!isalpha((unsigned char)*s))
+		return false;
+	while (isalnum((unsigned char)*s) || *s == '+' || *s == '-' || *s == '.')
+		s++;
+	return *s == ':';
+}
+
 /* What the format-specific readers found in one item; strings owned. */
 struct raw_item {
 	char *id, *title, *body, *link, *date, *author;
@@ -352,6 +363,29 @@ static char *absolute_link(const char *link, const char *base)
 	return out;
 }
 
+/*
+ * The item's external id. A guid (Atom: id) that is a URI, or else the item's link, names the
+ * item wherever it appears: the same post in a town's feed and in an aggregator's is one
+ * message. Any other guid ("r102", "12345", as many CMSs write with isPermaLink="false"), and
+ * the hash of the title and text of an item with neither, is unique only within its feed, so
+ * it is prefixed with the feed's name ("abaza/r102"): two feeds numbering their posts alike
+ * must not merge. Ids longer than RSS_MAX_GUID are replaced by their hash.
+ */
+static char *item_id(const struct raw_item *r, const char *url, const char *feed_name)
+{
+	const char *global = r->id && has_uri_scheme(r->id) ? r->id : r->id ? NULL : url;
+	char *id;
+
+	if (global)
+		return strlen(global) <= RSS_MAX_GUID ? xstrdup(global) : hash_id(global, "");
+	if (r->id && strlen(feed_name) + 1 + strlen(r->id) <= RSS_MAX_GUID)
+		return xasprintf("%s/%s", feed_name, r->id);
+	id = r->id ? hash_id(r->id, "") : hash_id(r->title ? r->title : "", r->body ? r->body : "");
+	char *scoped = xasprintf("%s/%s", feed_name, id);
+	free(id);
+	return scoped;
+}
+
 static void item_to_message(struct raw_item *r, const char *base_url, const char *feed_name,
                             const char *feed_title, int64_t now_ms, struct rss_item *out)
 {
@@ -368,14 +402,7 @@ static void item_to_message(struct raw_item *r, const char *base_url, const char
 	m->source = xstrdup("rss");
 	m->kind = xstrdup("post");
 	m->url = absolute_link(r->link, base_url);
-	if (r->id && strlen(r->id) <= RSS_MAX_GUID)
-		m->external_id = xstrdup(r->id);
-	else if (r->id)
-		m->external_id = hash_id(r->id, "");
-	else if (m->url && strlen(m->url) <= RSS_MAX_GUID)
-		m->external_id = xstrdup(m->url);
-	else
-		m->external_id = hash_id(r->title ? r->title : "", r->body ? r->body : "");
+	m->external_id = item_id(r, m->url, feed_name);
 	/* An empty text is left for normalize_message to reject (and count), not dropped here. */
 	m->text = strbuf_detach(&text);
 	out->dated = r->date && (r->date_rfc3339 ? rfc3339_parse(r->date, &t)

@@ -38,7 +38,9 @@ struct rss_item {
 /*
  * Parses an RSS 2.0, RSS 1.0 (RDF) or Atom 1.0 document of len bytes fetched from `base_url`
  * (for relative links) for the feed configured as `feed_name`. Each item becomes a message:
- * external_id = guid (Atom: id; else link; else a hash of title and text), text = title + "\n" +
+ * external_id = the guid (Atom: id) when it is a URI, else the link; a guid that is not a URI,
+ * or a hash of title and text when there is neither, prefixed with "<feed_name>/" (see
+ * item_id in rss.c), text = title + "\n" +
  * description (Atom: summary or content; RSS: content:encoded when there is no description),
  * HTML left in for normalize_message; posted_at = pubDate / dc:date (Atom: published, else
  * updated), or now_ms when the item has none or it does not parse; url = link; author_name =

@@ -189,9 +189,9 @@ static void test_items_stored_once_and_304(void **state)
 	assert_int_equal(metric_value(coll.messages, "rss:abaza", "accepted"), 5);
 
 	/* The mapping, after normalisation (HTML of the feed gone, entities decoded). */
-	r = support_record(db, "rss:r102", NULL);
+	r = support_record(db, "rss:abaza/r102", NULL);
 	assert_string_equal(support_jstr(r, "source", NULL), "rss");
-	assert_string_equal(support_jstr(r, "external_id", NULL), "r102");
+	assert_string_equal(support_jstr(r, "external_id", NULL), "abaza/r102");
 	assert_string_equal(support_jstr(r, "kind", NULL), "post");
 	assert_string_equal(support_jstr(r, "text", NULL),
 	                    "Ярмарка выходного дня\nВ субботу на площади — "
@@ -203,10 +203,12 @@ static void test_items_stored_once_and_304(void **state)
 	json_decref(r);
 
 	/* pubDate (+0700, second precision) read right: minutes_ago apart, and recent. */
-	t = posted_at("rss:r101");
+	t = posted_at("rss:abaza/r101");
 	assert_true(t <= now && t > now - 11 * 60000 - 2000);
-	assert_int_equal(posted_at("rss:r101") - posted_at("rss:r103"), (300 - 10) * 60000LL);
-	assert_int_equal(posted_at("rss:r101") - posted_at("rss:r105"), (3000 - 10) * 60000LL);
+	assert_int_equal(posted_at("rss:abaza/r101") - posted_at("rss:abaza/r103"),
+	                 (300 - 10) * 60000LL);
+	assert_int_equal(posted_at("rss:abaza/r101") - posted_at("rss:abaza/r105"),
+	                 (3000 - 10) * 60000LL);
 
 	etag = support_cursor(db, "rss:abaza", "etag");
 	lm = support_cursor(db, "rss:abaza", "last_modified");
@@ -267,7 +269,7 @@ static void test_resume_after_restart(void **state)
 	assert_int_equal(metric_value(coll.messages, "rss:sorsk", "accepted"), 4);
 	assert_int_equal(metric_value(coll.messages, "rss:sorsk", "duplicate"), 3);
 	{
-		json_t *r = support_record(db, "rss:r204", NULL);
+		json_t *r = support_record(db, "rss:sorsk/r204", NULL);
 
 		/* No link in the item: the guid still identifies it. */
 		assert_null(json_object_get(r, "url"));
@@ -292,7 +294,7 @@ static void test_atom(void **state)
 	if (res.status != POLL_OK)
 		fail_msg("poll: %d %s", res.status, res.error);
 	assert_int_equal(res.fetched, 2);
-	r = support_record(db, "rss:r301", NULL);
+	r = support_record(db, "rss:shira-forum/r301", NULL);
 	assert_string_equal(support_jstr(r, "text", NULL),
 	                    "Собаки у школы\nСтая бродячих собак каждое утро "
 	                    "у школы №2.\nДети боятся идти.");
@@ -302,10 +304,11 @@ static void test_atom(void **state)
 	assert_string_equal(support_jstr(r, "community", "name"), "Форум Шира");
 	json_decref(r);
 	/* An item without a title: the fake titles it with the start of its text. */
-	r = support_record(db, "rss:r302", NULL);
+	r = support_record(db, "rss:shira-forum/r302", NULL);
 	assert_non_null(strstr(support_jstr(r, "text", NULL), "когда откроют каток на озере?"));
 	json_decref(r);
-	assert_int_equal(posted_at("rss:r301") - posted_at("rss:r302"), 45 * 60000LL);
+	assert_int_equal(posted_at("rss:shira-forum/r301") - posted_at("rss:shira-forum/r302"),
+	                 45 * 60000LL);
 
 	poll_once(src, &res);
 	assert_int_equal(res.status, POLL_OK);
@@ -475,7 +478,7 @@ static void test_entity_bombs(void **state)
 		fail_msg("poll: %d %s", res.status, res.error);
 	assert_int_equal(rows(), 1);
 	{
-		json_t *r = support_record(db, "rss:quad", NULL);
+		json_t *r = support_record(db, "rss:abaza/quad", NULL);
 
 		assert_string_equal(support_jstr(r, "text", NULL), "Квадрат\nТолько это");
 		json_decref(r);

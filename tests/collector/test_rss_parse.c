@@ -186,7 +186,8 @@ static void test_parse_rss2(void **state)
 	m = &items[0].msg;
 	assert_string_equal(m->source, "rss");
 	assert_string_equal(m->kind, "post");
-	assert_string_equal(m->external_id, "n2001");
+	/* A guid that is not a URI is unique only within its feed: scoped by the feed's name. */
+	assert_string_equal(m->external_id, "khakassia-info/n2001");
 	assert_string_equal(m->text, "В Черногорске дом без тепла\n<p>Жильцы дома №75 по ул. "
 	                             "Советской: +12 в квартирах.</p>");
 	assert_true(items[0].dated);
@@ -207,11 +208,12 @@ static void test_parse_rss2(void **state)
 	assert_false(items[1].dated);
 	assert_int_equal(m->posted_at, NOW_MS);
 
-	/* Neither guid nor link: a stable hash of the content. An RFC 3339 pubDate is read. */
+	/* Neither guid nor link: a stable hash of the content, in the feed's scope. An RFC 3339
+	 * pubDate is read. */
 	m = &items[2].msg;
 	assert_non_null(m->external_id);
-	assert_int_equal(strncmp(m->external_id, "h:", 2), 0);
-	assert_int_equal(strlen(m->external_id), 18);
+	assert_int_equal(strncmp(m->external_id, "khakassia-info/h:", 17), 0);
+	assert_int_equal(strlen(m->external_id), 15 + 18);
 	assert_string_equal(m->text, "Только описание, без заголовка и ссылки");
 	assert_null(m->url);
 	assert_true(items[2].dated);
@@ -224,6 +226,44 @@ static void test_parse_rss2(void **state)
 		rss_items_free(again, n2);
 	}
 	rss_items_free(items, n);
+}
+
+/* The same document read as two feeds: ids that are URIs (a link, an Atom tag: id) name the
+ * item in both, so the same post reached through two feeds is one message; bare guids and
+ * content hashes are the feed's own, so two feeds numbering their posts alike never merge. */
+static void test_ids_scoped_to_their_feed(void **state)
+{
+	static const char doc[] =
+	        "<rss version=\"2.0\"><channel><title>t</title>"
+	        "<item><guid isPermaLink=\"false\">101</guid><title>Яма</title></item>"
+	        "<item><link>https://city.example/news/5</link><title>Свет</title></item>"
+	        "<item><guid>tag:city.example,2026:7</guid><title>Вода</title></item>"
+	        "<item><title>Мусор</title></item>"
+	        "</channel></rss>";
+	struct rss_item *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(rss_parse(doc, strlen(doc), "https://a.example/", "abaza", NOW_MS, &a, &na,
+	                           err, sizeof(err)),
+	                 0);
+	assert_int_equal(rss_parse(doc, strlen(doc), "https://b.example/", "sorsk", NOW_MS, &b, &nb,
+	                           err, sizeof(err)),
+	                 0);
+	assert_int_equal(na, 4);
+	assert_int_equal(nb, 4);
+	assert_string_equal(a[0].msg.external_id, "abaza/101");
+	assert_string_equal(b[0].msg.external_id, "sorsk/101");
+	assert_string_equal(a[1].msg.external_id, "https://city.example/news/5");
+	assert_string_equal(b[1].msg.external_id, a[1].msg.external_id);
+	assert_string_equal(a[2].msg.external_id, "tag:city.example,2026:7");
+	assert_string_equal(b[2].msg.external_id, a[2].msg.external_id);
+	assert_int_equal(strncmp(a[3].msg.external_id, "abaza/h:", 8), 0);
+	assert_int_equal(strncmp(b[3].msg.external_id, "sorsk/h:", 8), 0);
+	assert_string_equal(a[3].msg.external_id + 6, b[3].msg.external_id + 6);
+	rss_items_free(a, na);
+	rss_items_free(b, nb);
 }
 
 static const char atom[] =
@@ -286,7 +326,7 @@ static void test_parse_atom(void **state)
 	assert_string_equal(m->author_name, "Администрация форума");       /* the feed's */
 
 	/* No Atom id and no link: hashed, never the foreign element's text. */
-	assert_int_equal(strncmp(items[2].msg.external_id, "h:", 2), 0);
+	assert_int_equal(strncmp(items[2].msg.external_id, "khakassia-info/h:", 17), 0);
 	rss_items_free(items, n);
 }
 
@@ -450,6 +490,7 @@ int main(void)
 	        cmocka_unit_test(test_date_good),
 	        cmocka_unit_test(test_date_bad),
 	        cmocka_unit_test(test_parse_rss2),
+	        cmocka_unit_test(test_ids_scoped_to_their_feed),
 	        cmocka_unit_test(test_parse_atom),
 	        cmocka_unit_test(test_parse_rss1),
 	        cmocka_unit_test(test_parse_errors),
