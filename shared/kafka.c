@@ -759,6 +759,56 @@ int kafka_consumer_assigned(struct kafka_consumer *c)
 	return n;
 }
 
+/* Milliseconds left until deadline, at least 1 so a late call still asks once. */
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left = deadline - time_mono_ms();
+	return left > 0 ? (int)left : 1;
+}
+
+struct kafka_partition_lag *kafka_consumer_lag(struct kafka_consumer *c, int timeout_ms, size_t *n,
+                                               char *err, size_t errlen)
+{
+	int64_t deadline = time_mono_ms() + timeout_ms;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	struct kafka_partition_lag *out = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_assignment(c->base.rk, &l);
+	*n = 0;
+	if (e) {
+		set_err(err, errlen, "kafka lag: assignment: %s", rd_kafka_err2str(e));
+		return NULL;
+	}
+	if (l->cnt > 0 && (e = rd_kafka_committed(c->base.rk, l, remaining_ms(deadline)))) {
+		set_err(err, errlen, "kafka lag: committed offsets: %s", rd_kafka_err2str(e));
+		goto out;
+	}
+	out = xcalloc(l->cnt > 0 ? (size_t)l->cnt : 1, sizeof(*out));
+	for (int i = 0; i < l->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &l->elems[i];
+		int64_t low, high;
+		/* Queried, not rd_kafka_get_watermark_offsets(): that cached value moves only with
+		 * fetches, which stop while the owner is stuck on a batch. */
+		e = tp->err ? tp->err
+		            : rd_kafka_query_watermark_offsets(c->base.rk, tp->topic, tp->partition,
+		                                               &low, &high, remaining_ms(deadline));
+		if (e) {
+			set_err(err, errlen, "kafka lag: %s [%" PRId32 "]: %s", tp->topic,
+			        tp->partition, rd_kafka_err2str(e));
+			free(out);
+			out = NULL;
+			goto out;
+		}
+		int64_t from = tp->offset >= 0 ? tp->offset : low;
+		copy_text(out[i].topic, sizeof(out[i].topic), tp->topic);
+		out[i].partition = tp->partition;
+		out[i].lag = high > from ? high - from : 0;
+	}
+	*n = (size_t)l->cnt;
+out:
+	rd_kafka_topic_partition_list_destroy(l);
+	return out;
+}
+
 uint64_t kafka_consumer_resets(struct kafka_consumer *c)
 {
 	return atomic_load(&c->resets);

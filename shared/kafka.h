@@ -152,6 +152,30 @@ int kafka_consumer_commit(struct kafka_consumer *c, char *err, size_t errlen);
 /* Number of partitions assigned to this member now. */
 int kafka_consumer_assigned(struct kafka_consumer *c);
 
+/* The lag of one partition assigned to this member. */
+struct kafka_partition_lag {
+	char topic[250]; /* a Kafka topic name has at most 249 characters */
+	int32_t partition;
+	int64_t lag; /* records */
+};
+
+/*
+ * Lag of every partition assigned to this member now: the partition's high watermark, asked of
+ * its leader at each call, minus the group's committed offset (the low watermark when the group
+ * has committed nothing, as the consumer then starts at the earliest record). The committed
+ * offset, not the position: a record polled but not yet done is still owed, so a batch retrying
+ * while its database is down keeps counting, and the figure keeps growing as records arrive
+ * even though this member polls nothing. Offsets done are committed within
+ * auto.commit.interval.ms (1 s), so the lag may read up to a second of work high.
+ *
+ * Thread-safe (librdkafka's calls are; nothing of this struct is read), so /metrics may call it
+ * on the HTTP server's threads while the owner polls; it must return before kafka_consumer_free.
+ * Blocks on the broker for up to timeout_ms in all. Returns an array of *n entries (possibly
+ * none) the caller frees, or NULL with a reason in err.
+ */
+struct kafka_partition_lag *kafka_consumer_lag(struct kafka_consumer *c, int timeout_ms, size_t *n,
+                                               char *err, size_t errlen);
+
 /* Offset resets seen since start (also reported one by one as KAFKA_POLL_RESET). */
 uint64_t kafka_consumer_resets(struct kafka_consumer *c);
 

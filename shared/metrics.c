@@ -434,6 +434,27 @@ void metric_set(struct metric *m, double v, ...)
 	pthread_mutex_unlock(&m->reg->lock);
 }
 
+void metric_remove(struct metric *m, ...)
+{
+	const char *values[METRICS_MAX_LABELS];
+	va_list ap;
+
+	va_start(ap, m);
+	read_label_values(m, values, ap);
+	va_end(ap);
+	pthread_mutex_lock(&m->reg->lock);
+	struct series *s = series_lookup(m, values, false);
+	if (s) {
+		struct series **p = &m->table[s->hash & (m->table_size - 1)];
+		while (*p != s)
+			p = &(*p)->next;
+		*p = s->next;
+		m->nseries--;
+		series_free(s);
+	}
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
 void metric_observe(struct metric *m, double v, ...)
 {
 	const char *values[METRICS_MAX_LABELS];

@@ -56,6 +56,10 @@ void metric_set(struct metric *m, double v, ...);
 /* Histogram: records one observation v. */
 void metric_observe(struct metric *m, double v, ...);
 
+/* Drops the series selected by the label values, if any, so it is no longer rendered (a gauge
+ * of something this process no longer has, e.g. a Kafka partition revoked from it). */
+void metric_remove(struct metric *m, ...);
+
 /* Current value of a counter or gauge series (0 if never touched); a histogram's count. */
 double metric_value(struct metric *m, ...);
 

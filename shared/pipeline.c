@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "consumer_lag.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
@@ -95,6 +96,7 @@ int pipeline_run(struct service *svc, struct kafka_consumer *consumer, struct ka
 	                        "Times the broker moved this consumer past records it never "
 	                        "processed (they were deleted by retention).",
 	                        NULL);
+	struct consumer_lag *lag = consumer_lag_start(svc->metrics, consumer);
 	char err[512];
 
 	while (!lifecycle_stopping()) {
@@ -139,5 +141,7 @@ int pipeline_run(struct service *svc, struct kafka_consumer *consumer, struct ka
 	if (kafka_consumer_commit(consumer, err, sizeof(err)) < 0)
 		log_warn("final offset commit failed; the last records will replay", "{s:s}",
 		         "error", err);
+	/* The caller frees the consumer next, maybe while /metrics is being served. */
+	consumer_lag_stop(lag);
 	return 0;
 }

@@ -15,7 +15,9 @@
  * Metrics kept on the service's standard metrics: im_messages_processed_total,
  * im_messages_failed_total (records of failed attempts), im_messages_dead_lettered_total,
  * im_processing_seconds (per batch, divided by its size), plus
- * im_consumer_offset_resets_total (data skipped by the broker: logged as an error each time).
+ * im_consumer_offset_resets_total (data skipped by the broker: logged as an error each time) and
+ * im_consumer_lag_records per assigned partition (consumer_lag.h), read from the broker at each
+ * scrape while the loop runs.
  */
 #ifndef SHARED_PIPELINE_H
 #define SHARED_PIPELINE_H
