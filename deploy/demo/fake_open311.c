@@ -10,7 +10,8 @@
  * zone, compared with requested_datetime, both inclusive), status (comma-separated
  * open,closed) and service_code (comma-separated); without start_date it answers the last 90
  * days, and at most 1000 requests, oldest first; api_key and jurisdiction_id are accepted and
- * ignored. Errors are GeoReport's: an array [{"code":400,"description":"..."}] with that HTTP
+ * ignored. A server that cuts answers elsewhere and gives the newest first is a fault without
+ * a status: {"api":"open311","limit":3,"newest_first":true,"count":N} shapes the next N lists. Errors are GeoReport's: an array [{"code":400,"description":"..."}] with that HTTP
  * status (unknown jurisdiction 404, a bad date 400).
  *
  * How a line becomes a request: service_request_id = the line's id, status "open",
@@ -120,24 +121,25 @@ static bool known_jurisdiction(struct fake_world *w, const char *name)
  * `method`), then 404 for an unknown jurisdiction. Returns true when that answered.
  */
 static bool answered_first(struct fake_world *w, const char *method, const char *name,
-                           struct http_response *resp)
+                           struct http_response *resp, json_t **listing)
 {
 	json_t *fault = fake_take_fault(w, "open311", method);
 	int status;
 	bool answered = fake_answer_fault(fault, "application/json; charset=utf-8", resp, &status);
 
-	json_decref(fault);
-	if (answered)
-		return true;
-	if (status) {
+	if (!answered && status)
 		geo_error(resp, status, "injected fault");
-		return true;
-	}
-	if (!name || !known_jurisdiction(w, name)) {
+	else if (!answered && (!name || !known_jurisdiction(w, name)))
 		geo_error(resp, 404, "no such jurisdiction");
-		return true;
+	else if (!answered && listing) {
+		*listing = fault; /* its "limit" and "newest_first", if any, shape the answer */
+		return false;
+	} else if (!answered) {
+		json_decref(fault);
+		return false;
 	}
-	return false;
+	json_decref(fault);
+	return true;
 }
 
 /* Reads an optional date filter; false (with a 400 answered) when present but not valid. */
@@ -183,8 +185,16 @@ static void requests_handler(void *ctx, const struct http_request *req, struct h
 	struct sel *sel;
 	size_t k = 0;
 
-	if (answered_first(w, "requests", name, resp))
+	json_t *listing = NULL;
+
+	if (answered_first(w, "requests", name, resp, &listing))
 		return;
+	json_int_t limit = json_integer_value(json_object_get(listing, "limit"));
+	bool newest_first = json_is_true(json_object_get(listing, "newest_first"));
+
+	json_decref(listing);
+	if (limit <= 0)
+		limit = MAX_REQUESTS;
 	if (!date_filter(req, "start_date", &start, &has_start, resp) ||
 	    !date_filter(req, "end_date", &end, &has_end, resp))
 		return;
@@ -231,8 +241,11 @@ static void requests_handler(void *ctx, const struct http_request *req, struct h
 	}
 	qsort(sel, k, sizeof(*sel), by_time_asc);
 	out = json_array();
-	for (size_t j = 0; j < k && j < MAX_REQUESTS; j++)
-		json_array_append_new(out, request_object(w, json_array_get(visible, sel[j].i)));
+	for (size_t j = 0; j < k && j < (size_t)limit; j++) {
+		size_t at = newest_first ? k - 1 - j : j;
+
+		json_array_append_new(out, request_object(w, json_array_get(visible, sel[at].i)));
+	}
 	free(sel);
 	json_decref(visible);
 	http_respond_json(resp, 200, out);
@@ -248,7 +261,7 @@ static void request_handler(void *ctx, const struct http_request *req, struct ht
 	json_t *visible, *out = NULL;
 	char *id;
 
-	if (answered_first(w, "request", name, resp))
+	if (answered_first(w, "request", name, resp, NULL))
 		return;
 	if (n <= 5 || strcmp(file + n - 5, ".json") != 0) {
 		geo_error(resp, 404, "only the json format is served");

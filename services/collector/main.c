@@ -74,6 +74,10 @@ static const struct config_var collector_vars[] = {
          S(open311.api_key), 0, 0},
         {"OPEN311_INTERVAL", CONFIG_MS, "5m", true, false, "pause between polls of an endpoint",
          S(open311.interval_ms), 1000, 86400000},
+        {"OPEN311_PAGE_LIMIT", CONFIG_INT, "1000", true, false,
+         "the most requests an endpoint answers at once; a full answer is read again for "
+         "the older part of its window",
+         S(open311.page_limit), 1, 1000000},
 };
 #undef S
 #define NVARS (sizeof(collector_vars) / sizeof(collector_vars[0]))

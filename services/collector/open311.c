@@ -10,7 +10,8 @@
  * its default window (90 days or 1000 requests, whichever is smaller). The cursor "start_date"
  * is the newest requested_datetime seen; start_date is inclusive, so the newest request comes
  * back on the next poll and the store drops it as a duplicate, while a request filed in the
- * same second is not missed. The cursor moves only after intake_submit committed.
+ * same second is not missed. The cursor moves only after intake_submit committed; an answer
+ * cut at the server's limit is read back to the cursor first (open311_poll).
  */
 #include <jansson.h>
 #include <limits.h>
@@ -31,11 +32,14 @@
 #define OPEN311_MAX_BODY (16u << 20)
 #define OPEN311_TIMEOUT_MS 30000
 #define MAX_URL_CHARS 2048
+/* Narrower windows asked for in one poll before it gives up (and the next starts over). */
+#define OPEN311_MAX_PAGES 100
 
 struct open311_endpoint {
 	char *name; /* as configured: "abakan" */
 	char *base; /* base URL without a trailing slash */
 	char *api_key;
+	int64_t page_limit; /* OPEN311_PAGE_LIMIT: an answer this long may be cut by the server */
 };
 
 static void endpoint_free(void *impl)
@@ -198,47 +202,39 @@ static int map_request(const struct open311_endpoint *e, const json_t *req, stru
 	return 0;
 }
 
-static void open311_poll(struct source *src, struct source_env *env, struct poll_result *res)
+/* Appends "<sep>name=<escaped value>" to *query. */
+static void query_add(char **query, const char *name, const char *value)
 {
-	struct open311_endpoint *e = src->impl;
-	struct collector *c = env->collector;
-	char *cursor = NULL, *url = NULL, *query = NULL;
-	int64_t cursor_ms = INT64_MIN, newest;
+	char *escaped = fetch_escape(value), *q;
+
+	q = xasprintf("%s%c%s=%s", *query, **query ? '&' : '?', name, escaped);
+	free(escaped);
+	free(*query);
+	*query = q;
+}
+
+/* GET requests.json for requested_datetime in [start_ms, end_ms] (INT64_MIN / INT64_MAX: that
+ * bound not sent). Returns the answer's array, or NULL with res set. */
+static json_t *fetch_requests(const struct open311_endpoint *e, int64_t start_ms, int64_t end_ms,
+                              struct poll_result *res)
+{
 	struct fetch_request req = {.timeout_ms = OPEN311_TIMEOUT_MS, .max_body = OPEN311_MAX_BODY};
 	static const char *const headers[] = {"Accept: application/json", NULL};
 	struct fetch_response resp = {0};
+	char *query = xstrdup(""), *url, err[512], buf[32];
 	json_t *body = NULL;
 	json_error_t jerr;
-	struct message *msgs = NULL;
-	struct intake_result *results = NULL;
-	size_t n = 0;
-	char err[512], buf[32];
 
-	memset(res, 0, sizeof(*res));
-	if (store_cursor_get(env->db, src->name, "start_date", &cursor, err, sizeof(err)) < 0) {
-		poll_result_set(res, POLL_RETRY, "reading cursor start_date: %s", err);
-		goto out;
+	if (start_ms != INT64_MIN) {
+		rfc3339_format(start_ms, buf);
+		query_add(&query, "start_date", buf);
 	}
-	if (cursor && rfc3339_parse(cursor, &cursor_ms) < 0)
-		cursor_ms = INT64_MIN; /* unreadable: start over from the server's default window */
-	query = xstrdup("");
-	if (cursor_ms != INT64_MIN) {
-		char *escaped;
-
-		rfc3339_format(cursor_ms, buf);
-		escaped = fetch_escape(buf);
-		free(query);
-		query = xasprintf("?start_date=%s", escaped);
-		free(escaped);
+	if (end_ms != INT64_MAX) {
+		rfc3339_format(end_ms, buf);
+		query_add(&query, "end_date", buf);
 	}
-	if (e->api_key) {
-		char *escaped = fetch_escape(e->api_key), *q;
-
-		q = xasprintf("%s%capi_key=%s", query, *query ? '&' : '?', escaped);
-		free(escaped);
-		free(query);
-		query = q;
-	}
+	if (e->api_key)
+		query_add(&query, "api_key", e->api_key);
 	url = xasprintf("%s/requests.json%s", e->base, query);
 	req.url = url;
 	req.headers = headers;
@@ -249,38 +245,54 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 		        strncmp(err, url, ul) == 0 ? err + ul + (err[ul] ? 2 : 0) : err;
 
 		poll_result_set(res, POLL_RETRY, "endpoint %s: %s", e->name, reason);
-		goto out;
-	}
-	if (resp.status < 200 || resp.status > 299) {
+	} else if (resp.status < 200 || resp.status > 299) {
 		http_failure(res, &resp, e->name);
-		goto out;
-	}
-	body = json_loadb(resp.body, resp.body_len, 0, &jerr);
-	if (!body || !json_is_array(body)) {
-		if (body)
-			poll_result_set(res, POLL_RETRY,
-			                "endpoint %s: requests.json is not a JSON array", e->name);
-		else
+	} else {
+		body = json_loadb(resp.body, resp.body_len, 0, &jerr);
+		if (!body)
 			poll_result_set(res, POLL_RETRY, "endpoint %s: invalid JSON at line %d: %s",
 			                e->name, jerr.line, jerr.text);
-		goto out;
+		else if (!json_is_array(body)) {
+			poll_result_set(res, POLL_RETRY,
+			                "endpoint %s: requests.json is not a JSON array", e->name);
+			json_decref(body);
+			body = NULL;
+		}
 	}
+	fetch_response_clear(&resp);
+	free(url);
+	free(query);
+	return body;
+}
 
-	newest = cursor_ms;
-	msgs = xcalloc(json_array_size(body) + 1, sizeof(*msgs));
-	for (size_t i = 0; i < json_array_size(body); i++) {
+/* Maps and stores one answer's requests; unusable ones are counted and logged, the others go
+ * on. Widens [*oldest, *newest] to their requested_datetime. Returns how many were handed to
+ * intake_submit, or -1 with res set. */
+static int store_requests(struct source *src, struct source_env *env, const json_t *answer,
+                          int64_t *oldest, int64_t *newest, struct poll_result *res)
+{
+	const struct open311_endpoint *e = src->impl;
+	struct collector *c = env->collector;
+	struct message *msgs = xcalloc(json_array_size(answer) + 1, sizeof(*msgs));
+	struct intake_result *results = NULL;
+	size_t n = 0;
+	int rc = 0;
+	char err[512];
+
+	for (size_t i = 0; i < json_array_size(answer); i++) {
 		const char *bad = NULL;
 
-		if (map_request(e, json_array_get(body, i), &msgs[n], &bad) < 0) {
-			/* Answered, not swallowed: counted and logged; the others go on. */
+		if (map_request(e, json_array_get(answer, i), &msgs[n], &bad) < 0) {
 			metric_add(c->messages, 1, src->name, "rejected");
 			metric_add(c->rejected, 1, src->name, bad);
 			log_warn("open311 request skipped", "{s:s, s:i, s:s}", "source", src->name,
 			         "index", (int)i, "field", bad);
 			continue;
 		}
-		if (msgs[n].posted_at > newest)
-			newest = msgs[n].posted_at;
+		if (msgs[n].posted_at < *oldest)
+			*oldest = msgs[n].posted_at;
+		if (msgs[n].posted_at > *newest)
+			*newest = msgs[n].posted_at;
 		n++;
 	}
 	if (n) {
@@ -289,10 +301,70 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 		    0) {
 			poll_result_set(res, POLL_RETRY, "endpoint %s: storing requests: %s",
 			                e->name, err);
-			goto out;
+			rc = -1;
 		}
 	}
-	res->fetched = (int)n;
+	for (size_t i = 0; i < n; i++)
+		message_clear(&msgs[i]);
+	free(msgs);
+	free(results);
+	return rc < 0 ? -1 : (int)n;
+}
+
+/*
+ * One poll: everything filed since the cursor. GeoReport servers cap an answer (usually at
+ * 1000 requests, OPEN311_PAGE_LIMIT) and some give the newest first, so a full answer may be
+ * only the newest part of the window: the part before its oldest request is asked for again
+ * (end_date = that request's time, inclusive, so one filed in the same second is not missed),
+ * until an answer is not full. Only then does the cursor move, to the newest request seen; a
+ * poll that fails midway leaves it, and the next poll's repeats are dropped by the store. The
+ * first poll (no cursor yet) takes the server's default window as it is.
+ */
+static void open311_poll(struct source *src, struct source_env *env, struct poll_result *res)
+{
+	struct open311_endpoint *e = src->impl;
+	char *cursor = NULL, err[512], buf[32];
+	int64_t cursor_ms = INT64_MIN, end_ms = INT64_MAX, newest;
+	int pages = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (store_cursor_get(env->db, src->name, "start_date", &cursor, err, sizeof(err)) < 0) {
+		poll_result_set(res, POLL_RETRY, "reading cursor start_date: %s", err);
+		goto out;
+	}
+	if (cursor && rfc3339_parse(cursor, &cursor_ms) < 0)
+		cursor_ms = INT64_MIN; /* unreadable: start over from the server's default window */
+	newest = cursor_ms;
+	for (;;) {
+		int64_t oldest = INT64_MAX;
+		json_t *answer = fetch_requests(e, cursor_ms, end_ms, res);
+		size_t len = answer ? json_array_size(answer) : 0;
+		int stored = answer ? store_requests(src, env, answer, &oldest, &newest, res) : -1;
+
+		json_decref(answer);
+		if (stored < 0)
+			goto out;
+		res->fetched += stored;
+		if ((int64_t)len < e->page_limit || cursor_ms == INT64_MIN)
+			break;
+		if (oldest <= cursor_ms || oldest >= end_ms) {
+			/* The whole answer is at the window's edge: no narrower window to ask. */
+			if (oldest >= end_ms)
+				log_warn("open311 answer full at one instant: requests beyond the "
+				         "server's limit at that time may be missed",
+				         "{s:s, s:i}", "source", src->name, "limit",
+				         (int)e->page_limit);
+			break;
+		}
+		if (++pages >= OPEN311_MAX_PAGES || (env->stop && *env->stop)) {
+			poll_result_set(res, POLL_RETRY,
+			                "endpoint %s: more than %d full answers since the cursor; "
+			                "the next poll asks again",
+			                e->name, OPEN311_MAX_PAGES);
+			goto out;
+		}
+		end_ms = oldest;
+	}
 	if (newest != cursor_ms) {
 		rfc3339_format(newest, buf);
 		if (store_cursor_set(env->db, src->name, "start_date", buf, err, sizeof(err)) < 0) {
@@ -304,14 +376,6 @@ static void open311_poll(struct source *src, struct source_env *env, struct poll
 	}
 	res->status = POLL_OK;
 out:
-	for (size_t i = 0; i < n; i++)
-		message_clear(&msgs[i]);
-	free(msgs);
-	free(results);
-	json_decref(body);
-	fetch_response_clear(&resp);
-	free(url);
-	free(query);
 	free(cursor);
 }
 
@@ -355,6 +419,7 @@ int open311_sources(const struct open311_settings *s, struct source_set *set, ch
 		e->name = endpoints[i].name;
 		e->base = endpoints[i].url;
 		e->api_key = s->api_key && *s->api_key ? xstrdup(s->api_key) : NULL;
+		e->page_limit = s->page_limit > 0 ? s->page_limit : 1000;
 		src->impl = e;
 		src->poll = open311_poll;
 		src->free_impl = endpoint_free;

@@ -52,6 +52,7 @@ struct open311_settings {
 	char *endpoints;     /* OPEN311_ENDPOINTS: "name=base_url,..." (GeoReport v2) */
 	char *api_key;       /* OPEN311_API_KEY (secret), optional */
 	int64_t interval_ms; /* OPEN311_INTERVAL */
+	int64_t page_limit;  /* OPEN311_PAGE_LIMIT: the servers' cap on one answer */
 };
 
 struct source_env {

@@ -53,6 +53,7 @@ static const char posts[] = LINE(
 static struct demo_sources demo;
 static struct db *db;
 static struct collector coll;
+static int64_t page_limit; /* OPEN311_PAGE_LIMIT of the next sources made (0: the default) */
 
 /* ---- fixture -------------------------------------------------------------------------------- */
 
@@ -83,6 +84,7 @@ static int setup(void **state)
 	(void)state;
 	support_sql(db, "TRUNCATE collector.messages, collector.cursors");
 	demo_sources_control(&demo, "/control/fault", "{\"api\":\"open311\",\"count\":0}");
+	page_limit = 0;
 	return 0;
 }
 
@@ -93,7 +95,8 @@ static void make_sources(const char *endpoints, const char *api_key, struct sour
 {
 	struct open311_settings s = {.endpoints = (char *)(uintptr_t)endpoints,
 	                             .api_key = (char *)(uintptr_t)api_key,
-	                             .interval_ms = 30000};
+	                             .interval_ms = 30000,
+	                             .page_limit = page_limit};
 	char err[256] = "";
 
 	memset(set, 0, sizeof(*set));
@@ -272,6 +275,66 @@ static void test_cursor_and_resume(void **state)
 	source_set_free(&set);
 }
 
+/* A server that cuts its answers at 3 requests and gives the newest first: the 7 filed since
+ * the cursor come in 3 answers, each asked with end_date at the oldest request of the one
+ * before, and none is lost; the cursor moves to the newest only after the last. */
+static void test_full_answers_read_back_to_the_cursor(void **state)
+{
+	struct source_set set;
+	struct source *src;
+	struct poll_result res;
+	long requests;
+	double accepted;
+	static const char first[] = LINE("o220", "beya.example", "Бея 311", "820", 50, "Отопление",
+	                                 "В доме 8 по ул. Мира батареи чуть тёплые.", "");
+	static const char more[] = LINE("o210", "beya.example", "Бея 311", "810", 40,
+	                                "Ямы на дорогах", "Яма у остановки Школьная.", "")
+	        LINE("o211", "beya.example", "Бея 311", "811", 35, "Ямы на дорогах",
+	             "Яма на выезде с ул. Ленина.",
+	             "") LINE("o212", "beya.example", "Бея 311", "812", 30, "Отопление",
+	                      "Холодные батареи в доме 4 по ул. Ленина.",
+	                      "") LINE("o213", "beya.example", "Бея 311", "813", 25, "Вывоз ТКО",
+	                               "Не вывезли мусор с ул. Заводской.", "")
+	                LINE("o214", "beya.example", "Бея 311", "814", 20, "Уличное освещение",
+	                     "Темно на ул. Парковой.", "")
+	                        LINE("o215", "beya.example", "Бея 311", "815", 15, "Отопление",
+	                             "Нет отопления в школе №1.", "")
+	                                LINE("o216", "beya.example", "Бея 311", "816", 10,
+	                                     "Ямы на дорогах", "Провал асфальта у моста.", "");
+
+	(void)state;
+	page_limit = 3;
+	assert_int_equal(demo_sources_request(&demo, "POST", "/control/posts", first, NULL), 200);
+	src = endpoint("beya", "beya.example", NULL, &set);
+	poll_once(src, &res); /* the cursor: o220's time, 50 minutes ago */
+	assert_int_equal(res.status, POLL_OK);
+	assert_int_equal(rows(), 1);
+	accepted = metric_value(coll.messages, "open311:beya", "accepted");
+
+	assert_int_equal(demo_sources_request(&demo, "POST", "/control/posts", more, NULL), 200);
+	demo_sources_control(&demo, "/control/fault",
+	                     "{\"api\":\"open311\",\"limit\":3,\"newest_first\":true,"
+	                     "\"count\":100}");
+	requests = demo_sources_stat(&demo, "open311.requests");
+	poll_once(src, &res);
+	if (res.status != POLL_OK)
+		fail_msg("poll: %d %s", res.status, res.error);
+	/* [cursor, now]: 10, 15, 20 min ago; [cursor, 20]: 20, 25, 30; [cursor, 30]: 30, 35, 40;
+	 * [cursor, 40]: 40 and 50, not full. */
+	assert_int_equal(demo_sources_stat(&demo, "open311.requests"), requests + 4);
+	assert_int_equal(res.fetched, 11);
+	assert_int_equal(rows(), 8);
+	assert_true(metric_value(coll.messages, "open311:beya", "accepted") == accepted + 7);
+
+	/* The cursor is at the newest (10 min ago): the next poll is one answer, one repeat. */
+	poll_once(src, &res);
+	assert_int_equal(res.status, POLL_OK);
+	assert_int_equal(res.fetched, 1);
+	assert_int_equal(demo_sources_stat(&demo, "open311.requests"), requests + 5);
+	assert_int_equal(rows(), 8);
+	source_set_free(&set);
+}
+
 static void test_unusable_requests_counted(void **state)
 {
 	struct source_set set;
@@ -437,6 +500,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup(test_mapping_exact, setup),
 	        cmocka_unit_test_setup(test_cursor_and_resume, setup),
+	        cmocka_unit_test_setup(test_full_answers_read_back_to_the_cursor, setup),
 	        cmocka_unit_test_setup(test_unusable_requests_counted, setup),
 	        cmocka_unit_test_setup(test_http_errors, setup),
 	        cmocka_unit_test(test_endpoints_setting),
