@@ -758,7 +758,7 @@ struct api *api_new(struct service *svc, struct db_pool *pool, const struct regi
 		snprintf(err, errlen, "the operator API's routes could not be registered");
 		goto fail;
 	}
-	api->gauges = stats_gauges_new(svc->metrics, pool, api->min_sample);
+	api->gauges = stats_gauges_new(svc->metrics, pool, region, api->min_sample);
 	return api;
 fail:
 	api_free(api);

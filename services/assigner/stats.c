@@ -205,9 +205,31 @@ json_t *stats_compute(struct db *db, const struct region *region, const struct t
 
 struct stats_gauges {
 	struct db_pool *pool;
+	const struct region *region;
 	int min_sample;
 	struct metric *open, *overdue, *in_time, *first_mean, *satisfaction, *satisfaction_n;
+	struct metric *by_authority_open, *by_authority_overdue;
 };
+
+/* Open and overdue incidents of every authority of the pack, 0 for one that has none (so a
+ * series falls to 0 rather than keeping its last value), from `rows` of (authority_id, open,
+ * overdue); NaN for all when the database could not answer. */
+static void authority_gauges_set(struct stats_gauges *g, const PGresult *rows)
+{
+	for (size_t i = 0; i < region_authority_count(g->region); i++) {
+		const struct region_authority *a = region_authority_at(g->region, i);
+		double open = rows ? 0 : NAN, overdue = rows ? 0 : NAN;
+
+		for (int r = 0; rows && r < PQntuples(rows); r++) {
+			if (strcmp(PQgetvalue(rows, r, 0), a->id) == 0) {
+				open = strtod(PQgetvalue(rows, r, 1), NULL);
+				overdue = strtod(PQgetvalue(rows, r, 2), NULL);
+			}
+		}
+		metric_set(g->by_authority_open, open, a->id, a->name);
+		metric_set(g->by_authority_overdue, overdue, a->id, a->name);
+	}
+}
 
 /* A share or mean as a gauge: NaN ("not known") under the minimum sample. */
 static double gauge_value(const json_t *v)
@@ -235,7 +257,7 @@ static void gauges_collect(void *ctx)
 	struct stats_gauges *g = ctx;
 	char err[256];
 	struct db *db = db_pool_acquire(g->pool, 1000, err, sizeof(err));
-	PGresult *res = NULL;
+	PGresult *res = NULL, *by_authority = NULL;
 	json_t *stats = NULL;
 	int64_t now = time_now_ms();
 
@@ -250,22 +272,36 @@ static void gauges_collect(void *ctx)
 	if (res)
 		stats = stats_compute(db, NULL, NULL, now - GAUGE_WINDOW_MS, now, NULL,
 		                      g->min_sample, err, sizeof(err));
-	if (!stats) {
+	if (stats)
+		by_authority =
+		        db_exec(db,
+		                "SELECT authority_id, count(*), count(*) FILTER (WHERE overdue)"
+		                " FROM assigner.incidents"
+		                " WHERE status IN ('assigned', 'responded')"
+		                " AND authority_id IS NOT NULL GROUP BY 1",
+		                0, NULL, err, sizeof(err));
+	if (!by_authority) {
 		log_warn("stats gauges: not refreshed", "{s:s}", "error", err);
 		PQclear(res);
 		res = NULL;
+		json_decref(stats);
+		stats = NULL;
 	}
 	gauges_set(g, res, stats);
+	authority_gauges_set(g, by_authority);
 	json_decref(stats);
 	PQclear(res);
+	PQclear(by_authority);
 	db_pool_release(g->pool, db);
 }
 
-struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool, int min_sample)
+struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool,
+                                      const struct region *region, int min_sample)
 {
 	struct stats_gauges *g = xcalloc(1, sizeof(*g));
 
 	g->pool = pool;
+	g->region = region;
 	g->min_sample = min_sample;
 	g->open = metrics_gauge(reg, "assigner_incidents_open",
 	                        "Incidents open now (in moderation, assigned or responded).", NULL);
@@ -288,6 +324,13 @@ struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool,
 	g->satisfaction_n =
 	        metrics_gauge(reg, "assigner_satisfaction_responses",
 	                      "Citizens' feedback behind assigner_satisfaction_ratio.", NULL);
+	g->by_authority_open = metrics_gauge(
+	        reg, "assigner_authority_incidents_open",
+	        "Incidents an authority of the region pack holds now (assigned or responded).",
+	        "authority,name");
+	g->by_authority_overdue = metrics_gauge(
+	        reg, "assigner_authority_incidents_overdue",
+	        "Of assigner_authority_incidents_open, those past a deadline.", "authority,name");
 	metrics_on_render(reg, gauges_collect, g);
 	return g;
 }

@@ -47,9 +47,11 @@ json_t *stats_compute(struct db *db, const struct region *region, const struct t
 
 struct stats_gauges;
 
-/* Declares the assigner_* gauges on reg and refreshes them on every render through pool
- * (both borrowed; they must outlive the gauges, and the gauges must outlive rendering). */
-struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool, int min_sample);
+/* Declares the assigner_* gauges on reg and refreshes them on every render through pool; the
+ * per-authority ones have a series for every authority of region (all borrowed; they must
+ * outlive the gauges, and the gauges must outlive rendering). */
+struct stats_gauges *stats_gauges_new(struct metrics *reg, struct db_pool *pool,
+                                      const struct region *region, int min_sample);
 
 void stats_gauges_free(struct stats_gauges *g);
 

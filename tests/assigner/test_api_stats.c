@@ -306,6 +306,22 @@ static void expect_series(const char *text, const char *name, const char *want)
 	free(got);
 }
 
+/* The value of name{authority="<authority>",name="..."}, which must be there. */
+static void expect_authority(const char *text, const char *name, const char *authority,
+                             const char *want)
+{
+	char key[160];
+	snprintf(key, sizeof(key), "\n%s{authority=\"%s\",name=\"", name, authority);
+	const char *p = strstr(text, key);
+	if (!p)
+		fail_msg("no series %s for %s in /metrics", name, authority);
+	p = strstr(p, "} ") + 2;
+	char *got = xstrndup(p, strcspn(p, "\n"));
+	if (strcmp(got, want))
+		fail_msg("%s{authority=%s} %s, want %s", name, authority, got, want);
+	free(got);
+}
+
 static char *scrape(void)
 {
 	char url[96], err[256];
@@ -332,6 +348,14 @@ static void test_gauges(void **state)
 	expect_series(text, "assigner_answered_in_time_ratio", "NaN");
 	expect_series(text, "assigner_satisfaction_ratio", "NaN");
 	expect_series(text, "assigner_satisfaction_responses", "0");
+	/* By authority, every one of the pack: 0 for those holding none. */
+	expect_authority(text, "assigner_authority_incidents_open", "abakan_ukhit", "6");
+	expect_authority(text, "assigner_authority_incidents_overdue", "abakan_ukhit", "0");
+	expect_authority(text, "assigner_authority_incidents_open", "chernogorsk_admin", "3");
+	expect_authority(text, "assigner_authority_incidents_overdue", "chernogorsk_admin", "1");
+	expect_authority(text, "assigner_authority_incidents_open", "aerosity", "1");
+	expect_authority(text, "assigner_authority_incidents_open", "abaza_admin", "0");
+	assert_non_null(strstr(text, "name=\"Администрация города Черногорска\""));
 	free(text);
 
 	/* Five recent ones, answered after 1 to 5 working hours, in time; 4 of 5 satisfied. */
@@ -369,6 +393,7 @@ static void test_gauges(void **state)
 	                 0);
 	expect_series(text, "assigner_incidents_open", "NaN");
 	expect_series(text, "assigner_satisfaction_ratio", "NaN");
+	expect_authority(text, "assigner_authority_incidents_open", "chernogorsk_admin", "NaN");
 	free(text);
 }
 
