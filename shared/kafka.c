@@ -73,6 +73,11 @@ struct kafka_consumer {
 	atomic_uint_fast64_t resets;
 	/* A record polled while an event was pending: returned by the next poll, after it. */
 	rd_kafka_message_t *held;
+	/* For kafka_consumer_lag: when the owner last polled, librdkafka's limit on the gap
+	 * (max.poll.interval.ms), and the last non-empty assignment (under base.lock). */
+	atomic_int_fast64_t polled_ms;
+	int64_t max_poll_ms;
+	rd_kafka_topic_partition_list_t *last_assignment;
 };
 
 /* ---- shared plumbing ---------------------------------------------------------------------- */
@@ -622,6 +627,13 @@ struct kafka_consumer *kafka_consumer_new(const struct kafka_options *opt, const
 		return NULL;
 	struct kafka_consumer *c = xcalloc(1, sizeof(*c));
 	atomic_init(&c->resets, 0);
+	atomic_init(&c->polled_ms, time_mono_ms());
+	char mpi[32];
+	size_t mpilen = sizeof(mpi);
+	c->max_poll_ms =
+	        rd_kafka_conf_get(conf, "max.poll.interval.ms", mpi, &mpilen) == RD_KAFKA_CONF_OK
+	                ? strtoll(mpi, NULL, 10)
+	                : 300000;
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_log_cb(conf, on_consumer_log);
 	rd_kafka_conf_set_error_cb(conf, on_consumer_error);
@@ -666,6 +678,7 @@ enum kafka_poll_result kafka_consumer_poll(struct kafka_consumer *c, int timeout
 {
 	enum kafka_poll_result kind;
 	memset(out, 0, sizeof(*out));
+	atomic_store(&c->polled_ms, time_mono_ms());
 	if (event_pop(c, &kind, err, errlen))
 		return kind;
 	rd_kafka_message_t *rkm = c->held;
@@ -778,6 +791,20 @@ struct kafka_partition_lag *kafka_consumer_lag(struct kafka_consumer *c, int tim
 		set_err(err, errlen, "kafka lag: assignment: %s", rd_kafka_err2str(e));
 		return NULL;
 	}
+	/* An owner stuck on a batch past max.poll.interval.ms is taken out of the group and its
+	 * assignment emptied, while it still holds those records: keep reporting what it last held
+	 * (the figures are the group's, the same a new owner reports) until it polls again. */
+	pthread_mutex_lock(&c->base.lock);
+	if (l->cnt > 0) {
+		if (c->last_assignment)
+			rd_kafka_topic_partition_list_destroy(c->last_assignment);
+		c->last_assignment = rd_kafka_topic_partition_list_copy(l);
+	} else if (c->last_assignment &&
+	           time_mono_ms() - atomic_load(&c->polled_ms) > c->max_poll_ms) {
+		rd_kafka_topic_partition_list_destroy(l);
+		l = rd_kafka_topic_partition_list_copy(c->last_assignment);
+	}
+	pthread_mutex_unlock(&c->base.lock);
 	if (l->cnt > 0 && (e = rd_kafka_committed(c->base.rk, l, remaining_ms(deadline)))) {
 		set_err(err, errlen, "kafka lag: committed offsets: %s", rd_kafka_err2str(e));
 		goto out;
@@ -889,6 +916,8 @@ void kafka_consumer_free(struct kafka_consumer *c)
 		return;
 	if (c->held)
 		rd_kafka_message_destroy(c->held);
+	if (c->last_assignment)
+		rd_kafka_topic_partition_list_destroy(c->last_assignment);
 	/* Commits the stored offsets (auto commit is on) and leaves the group, when a broker still
 	 * answers. Without one rd_kafka_consumer_close() waits for the coordinator forever: the
 	 * handle is then destroyed without closing, and records not committed replay (they are

@@ -168,6 +168,12 @@ struct kafka_partition_lag {
  * even though this member polls nothing. Offsets done are committed within
  * auto.commit.interval.ms (1 s), so the lag may read up to a second of work high.
  *
+ * A partition revoked by a rebalance is no longer listed (its new owner reports it), with one
+ * exception: an owner that has not polled for longer than max.poll.interval.ms (stuck on a
+ * batch) is taken out of the group by librdkafka, which empties its assignment; it then goes on
+ * listing the partitions it last held, until it polls again. Another replica may list them too,
+ * with the same figures (they are the group's): sum lag over max by partition.
+ *
  * Thread-safe (librdkafka's calls are; nothing of this struct is read), so /metrics may call it
  * on the HTTP server's threads while the owner polls; it must return before kafka_consumer_free.
  * Blocks on the broker for up to timeout_ms in all. Returns an array of *n entries (possibly

@@ -2,8 +2,9 @@
  * Integration tests of the consumer-lag gauge (shared/consumer_lag.c over kafka_consumer_lag)
  * against the local broker (TEST_KAFKA_BROKERS): im_consumer_lag_records shows, per assigned
  * partition, the records the group has not marked done; it keeps growing while the consumer
- * polls nothing (a batch stuck on its database), falls to 0 once everything is done, stops
- * showing partitions a rebalance revoked, and shows nothing after consumer_lag_stop, even to
+ * polls nothing (a batch stuck on its database), also past max.poll.interval.ms when librdkafka
+ * takes the member out of the group, falls to 0 once everything is done, stops showing
+ * partitions a rebalance revoked, and shows nothing after consumer_lag_stop, even to
  * a scrape racing the consumer's freeing (the sanitizer build turns a touch of the freed
  * consumer into a failure).
  *
@@ -298,12 +299,57 @@ static void test_revoked_partitions_disappear(void **state)
 	metrics_free(reg);
 }
 
+/* ---- 3. a consumer stuck past max.poll.interval.ms still reports, and the lag grows ------ */
+
+static void test_stuck_consumer_keeps_reporting(void **state)
+{
+	(void)state;
+	char topic[128], group[128];
+	snprintf(topic, sizeof(topic), "test.lag.stuck.%s", run_id);
+	snprintf(group, sizeof(group), "test-lag-stuck-%s", run_id);
+	int64_t produced[PARTITIONS] = {0}, done[PARTITIONS] = {0};
+	produce(topic, 8, produced);
+
+	/* librdkafka's smallest allowed max.poll.interval.ms is session.timeout.ms. */
+	struct kafka_options o = options();
+	o.extra = LOCAL_EXTRA ",max.poll.interval.ms=6000";
+	const char *topics[] = {topic, NULL};
+	char err[512];
+	struct kafka_consumer *c = kafka_consumer_new(&o, group, topics, err, sizeof(err));
+	if (!c)
+		fail_msg("kafka_consumer_new: %s", err);
+	struct metrics *reg = metrics_new();
+	struct consumer_lag *x = consumer_lag_start(reg, c);
+	struct kafka_message m;
+	int64_t deadline = time_mono_ms() + DEADLINE_MS;
+	while (kafka_consumer_assigned(c) < PARTITIONS) {
+		assert_true(time_mono_ms() < deadline);
+		if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) == KAFKA_POLL_MESSAGE)
+			kafka_message_release(&m); /* the batch that will not become durable */
+	}
+	assert_lags(reg, topic, produced, done);
+
+	/* Stuck: no poll for longer than the interval, and records keep arriving. librdkafka has
+	 * taken the member out of the group; the gauge still shows every partition, grown. */
+	deadline = time_mono_ms() + 6000 + 3000;
+	while (time_mono_ms() < deadline)
+		usleep(100000);
+	assert_int_equal(kafka_consumer_assigned(c), 0);
+	produce(topic, 8, produced);
+	assert_lags(reg, topic, produced, done);
+
+	consumer_lag_stop(x);
+	kafka_consumer_free(c);
+	metrics_free(reg);
+}
+
 int main(void)
 {
 	snprintf(run_id, sizeof(run_id), "%ld-%" PRId64, (long)getpid(), time_now_ms());
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_lag_per_partition),
 	        cmocka_unit_test(test_revoked_partitions_disappear),
+	        cmocka_unit_test(test_stuck_consumer_keeps_reporting),
 	};
 	return cmocka_run_group_tests_name("consumer_lag", tests, NULL, NULL);
 }
