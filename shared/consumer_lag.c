@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What one scrape may wait for the broker: Prometheus' default scrape timeout is 10 s. */
-#define SCRAPE_BUDGET_MS 3000
+/* What one scrape may wait for the broker (a healthy one answers in tens of milliseconds). It
+ * also bounds how long consumer_lag_stop() can wait for a scrape in progress, which comes out
+ * of a service's drain (SHUTDOWN_TIMEOUT, 10 s by default) when the broker is gone. */
+#define SCRAPE_BUDGET_MS 2000
 
 struct consumer_lag {
 	struct consumer_lag *next;

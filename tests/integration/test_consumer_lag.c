@@ -76,10 +76,13 @@ static void produce(const char *topic, int n, int64_t per_partition[PARTITIONS])
 	kafka_producer_free(p);
 }
 
-static struct kafka_consumer *join(const char *group, const char *topic)
+/* A new member of group on topic; extra: librdkafka properties replacing LOCAL_EXTRA, or NULL. */
+static struct kafka_consumer *join(const char *group, const char *topic, const char *extra)
 {
 	struct kafka_options o = options();
 	const char *topics[] = {topic, NULL};
+	if (extra)
+		o.extra = extra;
 	char err[512];
 	struct kafka_consumer *c = kafka_consumer_new(&o, group, topics, err, sizeof(err));
 	if (!c)
@@ -153,56 +156,88 @@ static void assert_lags(struct metrics *reg, const char *topic, const int64_t pr
 	assert_int_equal(n, PARTITIONS);
 }
 
+/* One test's topic (n records produced), group, first member and its export on a registry. */
+struct lag_case {
+	char topic[128], group[128];
+	int64_t produced[PARTITIONS], done[PARTITIONS];
+	struct metrics *reg;
+	struct kafka_consumer *c;
+	struct consumer_lag *x;
+};
+
+static void case_start(struct lag_case *k, const char *name, int n, const char *extra)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->topic, sizeof(k->topic), "test.lag.%s.%s", name, run_id);
+	snprintf(k->group, sizeof(k->group), "test-lag-%s-%s", name, run_id);
+	produce(k->topic, n, k->produced);
+	k->reg = metrics_new();
+	k->c = join(k->group, k->topic, extra);
+	k->x = consumer_lag_start(k->reg, k->c);
+}
+
+/* Polls until the first member holds every partition, marking nothing done (a batch that is
+ * not durable yet). */
+static void case_take_all(struct lag_case *k)
+{
+	struct kafka_message m;
+	char err[512];
+	int64_t deadline = time_mono_ms() + DEADLINE_MS;
+	while (kafka_consumer_assigned(k->c) < PARTITIONS) {
+		assert_true(time_mono_ms() < deadline);
+		if (kafka_consumer_poll(k->c, 100, &m, err, sizeof(err)) == KAFKA_POLL_MESSAGE)
+			kafka_message_release(&m);
+	}
+}
+
+/* Stops the export, then frees the member (NULL when the test did) and the registry. */
+static void case_end(struct lag_case *k)
+{
+	consumer_lag_stop(k->x);
+	kafka_consumer_free(k->c);
+	metrics_free(k->reg);
+}
+
 /* ---- 1. counts what is not done, grows while stuck, falls to 0 ---------------------------- */
 
 static void test_lag_per_partition(void **state)
 {
 	(void)state;
-	char topic[128], group[128];
-	snprintf(topic, sizeof(topic), "test.lag.counts.%s", run_id);
-	snprintf(group, sizeof(group), "test-lag-counts-%s", run_id);
-	int64_t produced[PARTITIONS] = {0}, done[PARTITIONS] = {0};
-	produce(topic, 40, produced);
-
-	struct metrics *reg = metrics_new();
-	struct kafka_consumer *c = join(group, topic);
-	struct consumer_lag *x = consumer_lag_start(reg, c);
+	struct lag_case k;
+	case_start(&k, "counts", 40, NULL);
 
 	/* 15 done and committed: every partition shows what is left of it. */
-	assert_int_equal(consume(c, 15, done, DEADLINE_MS), 15);
-	commit(c);
-	assert_lags(reg, topic, produced, done);
+	assert_int_equal(consume(k.c, 15, k.done, DEADLINE_MS), 15);
+	commit(k.c);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 
 	/* Stuck: the consumer polls nothing while 12 more arrive; the gauge follows the broker. */
-	produce(topic, 12, produced);
-	assert_lags(reg, topic, produced, done);
+	produce(k.topic, 12, k.produced);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 
 	/* Polled but not yet done (a batch retrying) still counts; done and committed, not. */
 	struct kafka_message m;
 	char err[512];
 	int64_t deadline = time_mono_ms() + DEADLINE_MS;
-	while (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) != KAFKA_POLL_MESSAGE)
+	while (kafka_consumer_poll(k.c, 100, &m, err, sizeof(err)) != KAFKA_POLL_MESSAGE)
 		assert_true(time_mono_ms() < deadline);
-	assert_lags(reg, topic, produced, done);
-	assert_int_equal(kafka_consumer_done(c, &m), 0);
-	done[m.partition]++;
+	assert_lags(k.reg, k.topic, k.produced, k.done);
+	assert_int_equal(kafka_consumer_done(k.c, &m), 0);
+	k.done[m.partition]++;
 	kafka_message_release(&m);
-	commit(c);
-	assert_lags(reg, topic, produced, done);
+	commit(k.c);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 
 	/* Everything done: 0 on every partition. */
 	int rest = 0;
 	for (int p = 0; p < PARTITIONS; p++)
-		rest += (int)(produced[p] - done[p]);
-	assert_int_equal(consume(c, rest, done, DEADLINE_MS), rest);
-	commit(c);
-	assert_lags(reg, topic, produced, done);
+		rest += (int)(k.produced[p] - k.done[p]);
+	assert_int_equal(consume(k.c, rest, k.done, DEADLINE_MS), rest);
+	commit(k.c);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 	for (int p = 0; p < PARTITIONS; p++)
-		assert_true(lag_of(reg, topic, p, NULL) == 0);
-
-	consumer_lag_stop(x);
-	kafka_consumer_free(c);
-	metrics_free(reg);
+		assert_true(lag_of(k.reg, k.topic, p, NULL) == 0);
+	case_end(&k);
 }
 
 /* ---- 2. a revoked partition disappears; nothing after stop ----------------------------- */
@@ -210,7 +245,7 @@ static void test_lag_per_partition(void **state)
 struct scraper {
 	struct metrics *reg;
 	atomic_bool stop;
-	int renders;
+	atomic_int renders;
 };
 
 static void *scrape_loop(void *arg)
@@ -218,7 +253,7 @@ static void *scrape_loop(void *arg)
 	struct scraper *s = arg;
 	while (!atomic_load(&s->stop)) {
 		free(metrics_render(s->reg));
-		s->renders++;
+		atomic_fetch_add(&s->renders, 1);
 	}
 	return NULL;
 }
@@ -244,59 +279,47 @@ static void wait_split(struct kafka_consumer *a, struct kafka_consumer *b)
 static void test_revoked_partitions_disappear(void **state)
 {
 	(void)state;
-	char topic[128], group[128];
-	snprintf(topic, sizeof(topic), "test.lag.revoke.%s", run_id);
-	snprintf(group, sizeof(group), "test-lag-revoke-%s", run_id);
-	int64_t produced[PARTITIONS] = {0}, done[PARTITIONS] = {0};
-	produce(topic, 20, produced);
-
-	/* The first member takes every partition and leaves them all unprocessed. */
-	struct metrics *reg = metrics_new();
-	struct kafka_consumer *a = join(group, topic);
-	struct consumer_lag *x = consumer_lag_start(reg, a);
-	struct kafka_message m;
-	char err[512];
-	int64_t deadline = time_mono_ms() + DEADLINE_MS;
-	while (kafka_consumer_assigned(a) < PARTITIONS) {
-		assert_true(time_mono_ms() < deadline);
-		if (kafka_consumer_poll(a, 100, &m, err, sizeof(err)) == KAFKA_POLL_MESSAGE)
-			kafka_message_release(&m); /* not done: the group still owes it */
-	}
-	assert_lags(reg, topic, produced, done);
+	struct lag_case k;
+	case_start(&k, "revoke", 20, NULL);
+	case_take_all(&k);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 
 	/* A second member joins: the first reports exactly the partitions it kept. */
-	struct kafka_consumer *b = join(group, topic);
-	wait_split(a, b);
+	struct kafka_consumer *b = join(k.group, k.topic, NULL);
+	wait_split(k.c, b);
 	int shown = 0, kept = 0;
 	for (int p = 0; p < PARTITIONS; p++) {
-		double v = lag_of(reg, topic, p, &shown);
+		double v = lag_of(k.reg, k.topic, p, &shown);
 		if (v >= 0) {
-			assert_true(v == (double)produced[p]);
+			assert_true(v == (double)k.produced[p]);
 			kept++;
 		}
 	}
-	assert_int_equal(kept, kafka_consumer_assigned(a));
+	assert_int_equal(kept, kafka_consumer_assigned(k.c));
 	assert_int_equal(shown, kept);
 	assert_true(kept < PARTITIONS);
 
 	/* Stopped while scrapes run on another thread, then the consumer freed: no series, and
 	 * no scrape touched the consumer after the stop. */
-	struct scraper s = {.reg = reg};
+	struct scraper s = {.reg = k.reg};
 	atomic_init(&s.stop, false);
+	atomic_init(&s.renders, 0);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, scrape_loop, &s), 0);
-	while (s.renders < 1)
+	while (atomic_load(&s.renders) < 1)
 		usleep(1000);
-	consumer_lag_stop(x);
-	kafka_consumer_free(a);
+	consumer_lag_stop(k.x);
+	k.x = NULL;
+	kafka_consumer_free(k.c);
+	k.c = NULL;
 	usleep(200000);
 	atomic_store(&s.stop, true);
 	pthread_join(t, NULL);
-	assert_true(lag_of(reg, topic, 0, &shown) < 0);
+	assert_true(lag_of(k.reg, k.topic, 0, &shown) < 0);
 	assert_int_equal(shown, 0);
 
 	kafka_consumer_free(b);
-	metrics_free(reg);
+	case_end(&k);
 }
 
 /* ---- 3. a consumer stuck past max.poll.interval.ms still reports, and the lag grows ------ */
@@ -304,43 +327,19 @@ static void test_revoked_partitions_disappear(void **state)
 static void test_stuck_consumer_keeps_reporting(void **state)
 {
 	(void)state;
-	char topic[128], group[128];
-	snprintf(topic, sizeof(topic), "test.lag.stuck.%s", run_id);
-	snprintf(group, sizeof(group), "test-lag-stuck-%s", run_id);
-	int64_t produced[PARTITIONS] = {0}, done[PARTITIONS] = {0};
-	produce(topic, 8, produced);
-
+	struct lag_case k;
 	/* librdkafka's smallest allowed max.poll.interval.ms is session.timeout.ms. */
-	struct kafka_options o = options();
-	o.extra = LOCAL_EXTRA ",max.poll.interval.ms=6000";
-	const char *topics[] = {topic, NULL};
-	char err[512];
-	struct kafka_consumer *c = kafka_consumer_new(&o, group, topics, err, sizeof(err));
-	if (!c)
-		fail_msg("kafka_consumer_new: %s", err);
-	struct metrics *reg = metrics_new();
-	struct consumer_lag *x = consumer_lag_start(reg, c);
-	struct kafka_message m;
-	int64_t deadline = time_mono_ms() + DEADLINE_MS;
-	while (kafka_consumer_assigned(c) < PARTITIONS) {
-		assert_true(time_mono_ms() < deadline);
-		if (kafka_consumer_poll(c, 100, &m, err, sizeof(err)) == KAFKA_POLL_MESSAGE)
-			kafka_message_release(&m); /* the batch that will not become durable */
-	}
-	assert_lags(reg, topic, produced, done);
+	case_start(&k, "stuck", 8, LOCAL_EXTRA ",max.poll.interval.ms=6000");
+	case_take_all(&k);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
 
 	/* Stuck: no poll for longer than the interval, and records keep arriving. librdkafka has
 	 * taken the member out of the group; the gauge still shows every partition, grown. */
-	deadline = time_mono_ms() + 6000 + 3000;
-	while (time_mono_ms() < deadline)
-		usleep(100000);
-	assert_int_equal(kafka_consumer_assigned(c), 0);
-	produce(topic, 8, produced);
-	assert_lags(reg, topic, produced, done);
-
-	consumer_lag_stop(x);
-	kafka_consumer_free(c);
-	metrics_free(reg);
+	sleep(6 + 3);
+	assert_int_equal(kafka_consumer_assigned(k.c), 0);
+	produce(k.topic, 8, k.produced);
+	assert_lags(k.reg, k.topic, k.produced, k.done);
+	case_end(&k);
 }
 
 int main(void)
