@@ -11,9 +11,10 @@
 #include "classified.h"
 #include "db.h"
 
-/* Stores the decisions of r[0..n) in one transaction. Returns 0, or -1 with err (nothing
- * stored). */
-int store_classifications(struct db *db, const struct classified *r, size_t n, char *err,
-                          size_t errlen);
+/* Stores the decisions of r[0..n) in one transaction; lines[i] is r[i] as classified.v1
+ * (classifier_encode), whose "classification" member becomes the row's record. Returns 0, or
+ * -1 with err (nothing stored). */
+int store_classifications(struct db *db, const struct classified *r, char *const *lines, size_t n,
+                          char *err, size_t errlen);
 
 #endif

@@ -89,24 +89,8 @@ bench_service assigner INPUT_TOPIC=messages.classified OUTPUT_TOPIC=incidents.ev
 bench_ready assigner
 sleep 2 # the consumer joins its group
 
-# CPU clock ticks (user + system) used so far by the assigner ("assigner <ticks>") and by each
-# PostgreSQL process ("<pid> <ticks>"): a backend that comes and goes (the polling psql) is left
-# out by comparing the processes present at both ends.
-cpu_now() {
-	pm=$(head -n 1 "$WORK/pg/postmaster.pid")
-	awk '{ print "assigner", $14 + $15 }' "/proc/$PID_assigner/stat"
-	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
-		awk '{ print $1, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
-	done
-}
-cpu_delta() { # prints "assigner_seconds postgresql_seconds"
-	awk -v hz="$(getconf CLK_TCK)" 'NR == FNR { a[$1] = $2; next }
-		$1 in a { d = $2 - a[$1]; if ($1 == "assigner") s = d; else pg += d }
-		END { printf "%.2f %.2f", s / hz, pg / hz }' "$1" "$2"
-}
-
 # ---- the run --------------------------------------------------------------------------------
-cpu_now >"$WORK/cpu0"
+bench_cpu assigner >"$WORK/cpu0"
 t0=$(now_ms)
 kcat -P -b "$BROKERS" -t messages.classified -K "$(printf '\t')" -z lz4 -l "$WORK/classified.tsv" ||
 	fail "kcat could not produce the input"
@@ -123,8 +107,8 @@ while [ -z "$published" ]; do
 	# machine a visible share of what is measured.
 	[ -n "$published" ] || sleep 0.5
 done
-cpu_now >"$WORK/cpu1"
-set -- $(cpu_delta "$WORK/cpu0" "$WORK/cpu1")
+bench_cpu assigner >"$WORK/cpu1"
+set -- $(bench_cpu_delta "$WORK/cpu0" "$WORK/cpu1" assigner)
 cpu_a=$1 cpu_pg=$2
 set -- $(bench_rss assigner)
 rss=$1 hwm=$2

@@ -27,6 +27,7 @@ sleep 2 # the consumer joins its group
 set -- $(bench_rss classifier)
 idle_rss=$1
 
+bench_cpu classifier broker >"$WORK/cpu0"
 t0=$(now_ms)
 timeout 600 kcat -C -b "$BROKERS" -t messages.classified -o beginning -c "$N" -q -f '\n' \
 	>"$WORK/classified.count" 2>"$WORK/kcat.log" &
@@ -36,6 +37,9 @@ reader=$!
 kcat -P -b "$BROKERS" -X sticky.partitioning.linger.ms=0 -t messages.raw -l "$WORK/records.ndjson" || fail "kcat could not produce"
 wait "$reader" || fail "fewer than $N records on messages.classified after 10 minutes"
 ms=$(($(now_ms) - t0))
+bench_cpu classifier broker >"$WORK/cpu1"
+set -- $(bench_cpu_delta "$WORK/cpu0" "$WORK/cpu1" classifier broker)
+cpu_c=$1 cpu_b=$2 cpu_pg=$3
 set -- $(bench_rss classifier)
 load_rss=$1 hwm=$2
 secs=$(awk -v a="$ms" 'BEGIN { printf "%.2f", a / 1000 }')
@@ -47,9 +51,13 @@ bench_row "messages.raw -> messages.classified" "$N" "$secs" "$rate" \
 	"$(bench_ratio "$rate" "$kafka")" "Kafka produce->consume; $(bench_ratio "$rate" 4300) x 4,300/s"
 echo "  classifier resident: idle $((idle_rss / 1024)) MB, under load $((load_rss / 1024)) MB" \
 	"(peak $((hwm / 1024)) MB)"
+echo "  CPU meanwhile: classifier $cpu_c s, broker $cpu_b s, PostgreSQL $cpu_pg s" \
+	"(load average $(cut -d ' ' -f 1 /proc/loadavg) on $(nproc) cores)"
 [ -n "$JSON_OUT" ] || exit 0
 printf '{"section":"classifier_kafka","input":{"messages":%s},"results":{"seconds":%s,' "$N" \
 	"$secs" >"$JSON_OUT"
 printf '"messages_per_second":%s,"ratio_to_kafka":%s,"ratio_to_reference":%s,' "$rate" \
 	"$(bench_ratio "$rate" "$kafka")" "$(bench_ratio "$rate" 4300)" >>"$JSON_OUT"
-printf '"rss_kb":{"idle":%s,"load":%s,"peak":%s}}}\n' "$idle_rss" "$load_rss" "$hwm" >>"$JSON_OUT"
+printf '"rss_kb":{"idle":%s,"load":%s,"peak":%s},' "$idle_rss" "$load_rss" "$hwm" >>"$JSON_OUT"
+printf '"cpu_seconds":{"classifier":%s,"broker":%s,"postgresql":%s}}}\n' "$cpu_c" "$cpu_b" \
+	"$cpu_pg" >>"$JSON_OUT"

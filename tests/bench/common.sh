@@ -10,6 +10,11 @@
 #   bench_service NAME VAR=V...    a service with the common settings (HTTP port -> $PORT_<NAME>)
 #   bench_ready NAME               wait until its /readyz answers 200
 #   bench_rss NAME                 "VmRSS VmHWM" of the service, in kB
+#   bench_cpu NAME...              "NAME ticks" of CPU used so far (user + system) by each
+#                                  service, "broker ticks" and "<pid> ticks" of each PostgreSQL
+#                                  process, for bench_cpu_delta
+#   bench_cpu_delta FILE0 FILE1 NAME...  CPU seconds between two bench_cpu snapshots: each
+#                                  NAME's, then PostgreSQL's (processes present at both ends)
 #   bench_size SMALL FULL          the size for this run (BENCH_SIZE=small: the smoke test)
 #   bench_limit KEY                a figure of the limits section (0 when it did not run)
 #   bench_ratio A B                A / B with two decimals (0 when B is 0)
@@ -78,6 +83,7 @@ bench_broker() {
 	"$B/bin/kafka-broker" --brokers 1 --partitions "$parts" --bootstrap-file "$WORK/bootstrap" \
 		$topics >"$WORK/broker.log" 2>&1 &
 	BENCH_PIDS="$! $BENCH_PIDS"
+	PID_broker=$!
 	i=0
 	while [ ! -s "$WORK/bootstrap" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -s "$WORK/bootstrap" ] || fail "the local Kafka broker did not start"
@@ -137,6 +143,28 @@ bench_ready() {
 bench_rss() {
 	eval "pid=\$PID_$1"
 	awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { print r + 0, h + 0 }' "/proc/$pid/status"
+}
+
+bench_cpu() {
+	for name in "$@"; do
+		eval "pid=\$PID_$name"
+		awk -v n="$name" '{ print n, $14 + $15 }' "/proc/$pid/stat"
+	done
+	pm=$(head -n 1 "$WORK/pg/postmaster.pid")
+	# A backend that comes and goes (a polling psql) is left out by bench_cpu_delta, which
+	# compares the processes present at both ends.
+	for p in "$pm" $(ps -o pid= --ppid "$pm"); do
+		awk '{ print $1, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done
+}
+bench_cpu_delta() {
+	f0=$1 f1=$2
+	shift 2
+	awk -v hz="$(getconf CLK_TCK)" -v names="$*" 'NR == FNR { a[$1] = $2; next }
+		$1 in a { d[$1] = $2 - a[$1]; if ($1 ~ /^[0-9]+$/) pg += d[$1] }
+		END { n = split(names, v, " ")
+		      for (i = 1; i <= n; i++) printf "%.2f ", d[v[i]] / hz
+		      printf "%.2f\n", pg / hz }' "$f0" "$f1"
 }
 
 bench_limit() {
