@@ -9,7 +9,8 @@
  * Library code never prints: librdkafka's log and error callbacks are captured here. The last
  * warning or error is kept to explain a failed reachability check; consumer errors and resets
  * are queued (the callbacks run on librdkafka's threads) and handed out by
- * kafka_consumer_poll() on the caller's thread.
+ * kafka_consumer_poll() on the caller's thread. kafka_consumer_lag() asks the broker, from
+ * whatever thread scrapes /metrics, for what the group still owes.
  */
 #include "kafka.h"
 
