@@ -66,10 +66,11 @@ static void store(const struct rec *in, size_t n)
 		free(lines[i]);
 }
 
-/* "revision topic record" of the row of id, or "" when there is none. */
-static void row(const char *id, char *out, size_t outlen)
+/* Fails unless the row of id is at revision with topic and the record is the line's
+ * classification member (written by make); topic NULL: unless there is no row of id. */
+static void expect_row(const char *id, int revision, const char *topic)
 {
-	char err[512];
+	char err[512], want[512];
 	const char *params[] = {id};
 	PGresult *res = db_exec(db,
 	                        "SELECT revision || ' ' || topic || ' ' || record::text"
@@ -77,7 +78,13 @@ static void row(const char *id, char *out, size_t outlen)
 	                        1, params, err, sizeof(err));
 	if (!res)
 		fail_msg("select: %s", err);
-	snprintf(out, outlen, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	if (topic)
+		snprintf(want, sizeof(want),
+		         "%d %s {\"topic\": \"%s\", \"incident\": true, \"revision_seen\": %d}",
+		         revision, topic, topic, revision);
+	else
+		want[0] = '\0';
+	assert_string_equal(PQntuples(res) ? PQgetvalue(res, 0, 0) : "", want);
 	PQclear(res);
 }
 
@@ -103,7 +110,6 @@ static int teardown(void **state)
 
 static void test_latest_revision_of_a_batch(void **state)
 {
-	char got[512];
 	(void)state;
 	/* b at revision 2 twice: the earlier of the two is kept; a's later revision comes
 	 * before its earlier one. */
@@ -111,45 +117,30 @@ static void test_latest_revision_of_a_batch(void **state)
 	                            {"t:b", 2, "water"},     {"t:a", 1, "roads"},
 	                            {"t:b", 2, "transport"}, {"t:c", 1, "waste"}};
 	store(batch, 6);
-	row("t:a", got, sizeof(got));
-	assert_string_equal(got, "3 housing {\"topic\": \"housing\", \"incident\": true, "
-	                         "\"revision_seen\": 3}");
-	row("t:b", got, sizeof(got));
-	assert_string_equal(got, "2 water {\"topic\": \"water\", \"incident\": true, "
-	                         "\"revision_seen\": 2}");
-	row("t:c", got, sizeof(got));
-	assert_string_equal(got, "1 waste {\"topic\": \"waste\", \"incident\": true, "
-	                         "\"revision_seen\": 1}");
+	expect_row("t:a", 3, "housing");
+	expect_row("t:b", 2, "water");
+	expect_row("t:c", 1, "waste");
 }
 
 static void test_later_batches(void **state)
 {
-	char got[512];
 	(void)state;
 	/* A replay and an older revision change nothing; a newer one replaces the decision. */
 	const struct rec replay[] = {{"t:a", 3, "other"}, {"t:b", 1, "other"}};
 	store(replay, 2);
-	row("t:a", got, sizeof(got));
-	assert_string_equal(got, "3 housing {\"topic\": \"housing\", \"incident\": true, "
-	                         "\"revision_seen\": 3}");
-	row("t:b", got, sizeof(got));
-	assert_string_equal(got, "2 water {\"topic\": \"water\", \"incident\": true, "
-	                         "\"revision_seen\": 2}");
+	expect_row("t:a", 3, "housing");
+	expect_row("t:b", 2, "water");
 	const struct rec edited[] = {{"t:b", 5, "lighting"}};
 	store(edited, 1);
-	row("t:b", got, sizeof(got));
-	assert_string_equal(got, "5 lighting {\"topic\": \"lighting\", \"incident\": true, "
-	                         "\"revision_seen\": 5}");
+	expect_row("t:b", 5, "lighting");
 }
 
 static void test_empty_batch(void **state)
 {
 	const struct rec none[1] = {{"t:none", 1, "roads"}};
-	char got[512];
 	(void)state;
 	store(none, 0);
-	row("t:none", got, sizeof(got));
-	assert_string_equal(got, "");
+	expect_row("t:none", 0, NULL);
 }
 
 int main(void)
