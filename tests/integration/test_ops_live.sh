@@ -170,6 +170,32 @@ if [ -x "$BIN/classifier" ]; then
 	case "$share" in 0.* | 1) ;; *) fail "the incident share panel shows $share" ;; esac
 	echo "ok: the incident share panel shows $share"
 fi
+# The consumer-lag panel: every running consumer reports each partition of its input topic.
+consumers=""
+for s in classifier assigner notifier; do
+	case " $started" in *" $s "*) consumers="$consumers $s" ;; esac
+done
+for s in $consumers; do
+	i=0
+	while :; do
+		parts=$(query "count(im_consumer_lag_records{job=\"$s\"})" | jq -r '.data.result[0].value[1] // 0')
+		[ "$parts" -ge 6 ] && break
+		i=$((i + 1))
+		[ $i -le 30 ] || fail "the lag panel shows $parts partitions of $s, want its topic's 6"
+		sleep 1
+	done
+	lag=$(query "sum(im_consumer_lag_records{job=\"$s\"})" | jq -r '.data.result[0].value[1]')
+	[ "$lag" -ge 0 ] 2>/dev/null || fail "the lag panel shows $lag for $s"
+done
+[ -z "$consumers" ] || echo "ok: the lag panel shows every partition of$consumers"
+
+# The routing panels: a series for every authority of the pack, and the demo's incidents on them.
+if [ -x "$BIN/assigner" ]; then
+	want=$(jq '.authorities | length' deploy/regions/khakassia/authorities.json)
+	got=$(query 'count(assigner_authority_incidents_open)' | jq -r '.data.result[0].value[1] // 0')
+	[ "$got" = "$want" ] || fail "assigner_authority_incidents_open has $got authorities, want $want"
+	echo "ok: the routing panels have all $want authorities of the pack"
+fi
 
 kill -TERM "$RUN_PID"
 rc=0
