@@ -6,11 +6,16 @@
 #include "service.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "http.h"
@@ -236,17 +241,89 @@ int service_listen(struct service *svc, char *err, size_t errlen)
 	return 0;
 }
 
+/* The drain's bound: a thread waiting SHUTDOWN_TIMEOUT for service_free to disarm it. */
+struct drain_watchdog {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	bool disarmed;       /* under lock */
+	int64_t timeout_ms;
+};
+
+static void *watch_drain(void *arg)
+{
+	struct drain_watchdog *w = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(w->timeout_ms / 1000);
+	until.tv_nsec += (long)(w->timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (!w->disarmed) {
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT &&
+		    !w->disarmed) {
+			log_error("the drain outlasted SHUTDOWN_TIMEOUT: exiting without finishing "
+			          "it; "
+			          "what was in flight is redone after the restart",
+			          "{s:I, s:i}", "timeout_ms", (json_int_t)w->timeout_ms,
+			          "exit_code", SERVICE_EXIT_DRAIN_TIMEOUT);
+			_exit(SERVICE_EXIT_DRAIN_TIMEOUT);
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 void service_drain(struct service *svc)
 {
 	http_server_set_draining(svc->http);
 	log_info("draining", "{s:i, s:I}", "signal", lifecycle_stop_signal(), "timeout_ms",
 	         (json_int_t)svc->settings.shutdown_timeout_ms);
+	if (svc->watchdog)
+		return;
+	struct drain_watchdog *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t attr;
+
+	w->timeout_ms = svc->settings.shutdown_timeout_ms;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	if (pthread_create(&w->thread, NULL, watch_drain, w) != 0) {
+		log_warn("the drain is not bounded: no thread for its watchdog", NULL);
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return;
+	}
+	svc->watchdog = w;
+}
+
+static void drain_watchdog_disarm(struct drain_watchdog *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->disarmed = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
 }
 
 void service_free(struct service *svc, const struct config_var *vars, size_t nvars, void *settings)
 {
 	if (!svc)
 		return;
+	drain_watchdog_disarm(svc->watchdog);
+	svc->watchdog = NULL;
 	/* The server first: its handlers may still be using the metrics. */
 	http_server_free(svc->http);
 	svc->http = NULL;

@@ -13,7 +13,9 @@
  *   HTTP_PORT         port, 0 for any free one               (default 8080)
  *   HTTP_MAX_BODY     request body limit in bytes            (default 1048576)
  *   LOG_LEVEL         debug, info, warn, error               (default info)
- *   SHUTDOWN_TIMEOUT  longest drain on SIGTERM               (default 10s)
+ *   SHUTDOWN_TIMEOUT  longest drain on SIGTERM               (default 10s): a drain still
+ *                     running then is cut short, the process exiting with
+ *                     SERVICE_EXIT_DRAIN_TIMEOUT (see service_drain)
  *
  * Standard metrics (names prefixed im_, label-free so every dashboard query works for every
  * service, told apart by Prometheus' job label):
@@ -38,6 +40,10 @@ struct db;
 struct db_migration;
 
 #define SERVICE_VERSION "0.1.0"
+/* The exit status of a service whose drain outlasted SHUTDOWN_TIMEOUT. */
+#define SERVICE_EXIT_DRAIN_TIMEOUT 3
+
+struct drain_watchdog;
 
 struct service_settings {
 	char *kafka_brokers;
@@ -59,6 +65,7 @@ struct service {
 	struct metric *failed;
 	struct metric *dead_lettered;
 	struct metric *latency;
+	struct drain_watchdog *watchdog; /* owned: armed by service_drain */
 };
 
 /* The common settings table (exposed for README generation and tests). */
@@ -95,12 +102,19 @@ void service_ready_kafka_consumer(struct service *svc, struct kafka_consumer *c)
 /* Starts the HTTP server and logs its address. Returns 0 or -1 with err. */
 int service_listen(struct service *svc, char *err, size_t errlen);
 
-/* Marks the service draining (/readyz answers 503) and logs it. Call when the loop sees
- * lifecycle_stopping(). */
+/*
+ * Marks the service draining (/readyz answers 503), logs it, and bounds it: if service_free has
+ * not been reached SHUTDOWN_TIMEOUT later (a broker or database that never answers, a handler
+ * that hangs), the drain is cut short: an error is logged and the process exits at once with
+ * SERVICE_EXIT_DRAIN_TIMEOUT. Nothing is lost by that: offsets not committed and outbox rows
+ * not marked are redone after the restart, as after a crash, and are idempotent. Call when the
+ * loop sees lifecycle_stopping().
+ */
 void service_drain(struct service *svc);
 
-/* Frees the HTTP server (waiting for handlers), metrics and settings. NULL members are fine.
- * `vars`/`settings` are the service's own table and struct, freed too. */
+/* Disarms the drain's bound, then frees the HTTP server (waiting for handlers), metrics and
+ * settings. NULL members are fine. `vars`/`settings` are the service's own table and struct,
+ * freed too. */
 void service_free(struct service *svc, const struct config_var *vars, size_t nvars, void *settings);
 
 #endif

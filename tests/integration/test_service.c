@@ -29,6 +29,7 @@
 #include "db.h"
 #include "http_client.h"
 #include "promtool.h"
+#include "service.h"
 #include "testdb.h"
 #include "testenv.h"
 #include "timefmt.h"
@@ -473,6 +474,38 @@ static void test_sigterm_drains_then_exits_0(void **state)
 	json_decref(check_log(c));
 }
 
+/* A drain that would take 20 s with SHUTDOWN_TIMEOUT at 500 ms: cut short, exit status 3, the
+ * reason logged. */
+static void test_drain_cut_short_at_shutdown_timeout(void **state)
+{
+	static const char *const stuck[] = {"ECHO_DRAIN_MS=20000", "SHUTDOWN_TIMEOUT=500ms", NULL};
+	char schema[96];
+	struct child *c;
+	int64_t t0, took;
+	json_t *lines, *line;
+
+	(void)state;
+	schema_for(schema, sizeof(schema), "stuck");
+	c = start_echo(schema, stuck);
+	wait_ready(c);
+	t0 = time_mono_ms();
+	kill(c->pid, SIGTERM);
+	assert_int_equal(exit_code(c, 10000), SERVICE_EXIT_DRAIN_TIMEOUT);
+	took = time_mono_ms() - t0;
+	if (took < 450 || took > 5000)
+		fail_msg("exited %lld ms after SIGTERM, want about 500", (long long)took);
+	lines = check_log(c);
+	line = find_line(lines, "the drain outlasted SHUTDOWN_TIMEOUT: exiting without finishing "
+	                        "it; what was in flight is redone after the restart");
+	if (!line) {
+		print_log(c);
+		fail_msg("no log line saying why the drain was cut short");
+	}
+	assert_string_equal(json_string_value(json_object_get(line, "level")), "error");
+	assert_int_equal(json_integer_value(json_object_get(line, "timeout_ms")), 500);
+	json_decref(lines);
+}
+
 /* Sum of "applied" over a child's "migrated" lines. */
 static int applied_in_log(const struct child *c)
 {
@@ -541,6 +574,7 @@ int main(void)
 	        cmocka_unit_test_teardown(test_bad_configuration_exits_2_naming_every_variable,
 	                                  teardown),
 	        cmocka_unit_test_teardown(test_sigterm_drains_then_exits_0, teardown),
+	        cmocka_unit_test_teardown(test_drain_cut_short_at_shutdown_timeout, teardown),
 	        cmocka_unit_test_teardown(test_two_replicas_migrate_once, teardown),
 	};
 
