@@ -84,7 +84,7 @@ static const struct config_var assigner_vars[] = {
         {"SCHEDULER_INTERVAL", CONFIG_MS, "30s", true, false,
          "how often reminders, overdue marks and escalations are looked for",
          S(scheduler_interval_ms), 100, 3600000},
-        {"BATCH_SIZE", CONFIG_INT, "500", true, false, "classified records handled per batch",
+        {"BATCH_SIZE", CONFIG_INT, "1000", true, false, "classified records handled per batch",
          S(batch), 1, 10000},
         {"OUTBOX_BATCH", CONFIG_INT, "500", true, false, "events published per outbox round",
          S(outbox_batch), 1, 10000},

@@ -13,7 +13,7 @@
 #
 # Prints the figures and writes the section's JSON object to $1 (when given).
 # Environment: B, BENCH_SIZE (small: a tiny run), BENCH_ASSIGNER_REPORTS,
-# BENCH_ASSIGNER_BATCH (the assigner's BATCH_SIZE, default its own 500).
+# BENCH_ASSIGNER_BATCH (the assigner's BATCH_SIZE, default its own 1000).
 set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
@@ -21,7 +21,7 @@ SECTION=assigner
 . tests/bench/common.sh
 JSON_OUT=${1:-}
 N=${BENCH_ASSIGNER_REPORTS:-$(bench_size 1000 50000)}
-BATCH=${BENCH_ASSIGNER_BATCH:-500}
+BATCH=${BENCH_ASSIGNER_BATCH:-1000}
 
 # ---- input ------------------------------------------------------------------------------------
 awk -v n="$N" 'BEGIN {
