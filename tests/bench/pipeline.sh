@@ -17,7 +17,8 @@
 #
 # Prints the figures and writes the section's JSON object to $1 (when given).
 # Environment: B, BENCH_SIZE (small: a tiny run), BENCH_RATE, BENCH_COMFORT_SECONDS,
-# BENCH_PIPELINE_MESSAGES, BENCH_PIPELINE_CONNECTIONS (default 2).
+# BENCH_PIPELINE_MESSAGES, BENCH_PIPELINE_CONNECTIONS (default 2), BENCH_ASSIGNER_BATCH (the
+# assigner's BATCH_SIZE; default its own).
 set -eu
 cd "$(dirname "$0")/../.."
 B=${B:-build/dev}
@@ -39,7 +40,7 @@ bench_smtp
 bench_receiver
 bench_service collector INGEST_TOKENS=bench-token=http INGEST_SOURCES=http
 bench_service classifier
-bench_service assigner
+bench_service assigner ${BENCH_ASSIGNER_BATCH:+BATCH_SIZE=$BENCH_ASSIGNER_BATCH}
 bench_service notifier SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" SMTP_FROM=otklik@bench.local \
 	TELEGRAM_API_URL="http://127.0.0.1:$DEMO_PORT/telegram" TELEGRAM_BOT_TOKEN=bench \
 	VK_API_URL="http://127.0.0.1:$DEMO_PORT/vk/method" VK_ACCESS_TOKEN=bench \
