@@ -119,9 +119,15 @@ static void each_word(const char *s,
 	strbuf_release(&w);
 }
 
-struct stems {
-	struct grouping *g;
-	char **items;
+/*
+ * A text's stems as a sorted set of 64-bit FNV-1a hashes: comparing two sets is a merge of
+ * integers, and a set is one allocation (the intake stems every candidate incident's latest
+ * texts each batch, thousands of them, and compares each new report with up to 400). Two
+ * different stems of 64-bit hashes colliding is not a practical concern.
+ */
+struct grouping_text {
+	struct grouping *g; /* while stemming */
+	uint64_t *h;
 	size_t n, cap;
 };
 
@@ -133,66 +139,56 @@ static bool stop_word(const char *w, size_t len)
 	return false;
 }
 
+static uint64_t fnv1a(const char *s, size_t len)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
 static void add_stem(void *ctx, const char *w, size_t len, size_t chars, bool digits)
 {
-	struct stems *s = ctx;
+	struct grouping_text *t = ctx;
 	if ((!digits && chars < 3) || stop_word(w, len))
 		return;
 	const char *stem = w;
 	size_t slen = len;
 	if (!digits) {
 		const sb_symbol *st =
-		        sb_stemmer_stem(s->g->stemmer, (const sb_symbol *)w, (int)len);
+		        sb_stemmer_stem(t->g->stemmer, (const sb_symbol *)w, (int)len);
 		if (st) {
 			stem = (const char *)st;
-			slen = (size_t)sb_stemmer_length(s->g->stemmer);
+			slen = (size_t)sb_stemmer_length(t->g->stemmer);
 		}
 	}
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 32;
-		s->items = xrealloc(s->items, s->cap * sizeof(*s->items));
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->h = xrealloc(t->h, t->cap * sizeof(*t->h));
 	}
-	s->items[s->n++] = xstrndup(stem, slen);
+	t->h[t->n++] = fnv1a(stem, slen);
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_hash(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
 }
-
-/* The sorted, de-duplicated stems of s. */
-static void stem_set(struct grouping *g, const char *s, struct stems *out)
-{
-	*out = (struct stems){.g = g};
-	each_word(s, add_stem, out);
-	if (!out->n)
-		return;
-	qsort(out->items, out->n, sizeof(*out->items), cmp_str);
-	size_t k = 1;
-	for (size_t i = 1; i < out->n; i++) {
-		if (strcmp(out->items[i], out->items[k - 1]))
-			out->items[k++] = out->items[i];
-		else
-			free(out->items[i]);
-	}
-	out->n = k;
-}
-
-static void stems_clear(struct stems *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->items[i]);
-	free(s->items);
-}
-
-struct grouping_text {
-	struct stems stems;
-};
 
 struct grouping_text *grouping_text_new(struct grouping *g, const char *text)
 {
 	struct grouping_text *t = xcalloc(1, sizeof(*t));
-	stem_set(g, text ? text : "", &t->stems);
+	t->g = g;
+	each_word(text ? text : "", add_stem, t);
+	t->g = NULL;
+	if (!t->n)
+		return t;
+	qsort(t->h, t->n, sizeof(*t->h), cmp_hash);
+	size_t k = 1;
+	for (size_t i = 1; i < t->n; i++)
+		if (t->h[i] != t->h[k - 1])
+			t->h[k++] = t->h[i];
+	t->n = k;
 	return t;
 }
 
@@ -200,27 +196,25 @@ void grouping_text_free(struct grouping_text *t)
 {
 	if (!t)
 		return;
-	stems_clear(&t->stems);
+	free(t->h);
 	free(t);
 }
 
 double grouping_dice(const struct grouping_text *a, const struct grouping_text *b)
 {
-	const struct stems *x = &a->stems, *y = &b->stems;
 	size_t common = 0;
-	for (size_t i = 0, j = 0; i < x->n && j < y->n;) {
-		int c = strcmp(x->items[i], y->items[j]);
-		if (c == 0) {
+	for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
+		if (a->h[i] == b->h[j]) {
 			common++;
 			i++;
 			j++;
-		} else if (c < 0) {
+		} else if (a->h[i] < b->h[j]) {
 			i++;
 		} else {
 			j++;
 		}
 	}
-	return x->n + y->n ? 2.0 * (double)common / (double)(x->n + y->n) : 0.0;
+	return a->n + b->n ? 2.0 * (double)common / (double)(a->n + b->n) : 0.0;
 }
 
 double grouping_similarity(struct grouping *g, const char *a, const char *b)

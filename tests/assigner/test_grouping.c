@@ -61,6 +61,26 @@ static void test_empty_texts(void **state)
 	assert_true(grouping_similarity(g, "\xff\xfe", "яма") == 0.0);
 }
 
+/* A text is a set of stems: a repeated word or another form of it counts once. */
+static void test_stem_sets(void **state)
+{
+	(void)state;
+	/* {труб, подвал} and {труб, подвал, двор}: 2 * 2 / (2 + 3). */
+	assert_true(grouping_similarity(g, "трубы трубы ТРУБЫ подвал", "труба подвал двор") == 0.8);
+	/* The prepared texts the intake compares many times give the same figure. */
+	struct grouping_text *a = grouping_text_new(g, "Трубы в подвале, трубы текут"),
+	                     *b = grouping_text_new(g, "текут трубы"),
+	                     *e = grouping_text_new(g, NULL);
+	assert_true(grouping_dice(a, b) ==
+	            grouping_similarity(g, "Трубы в подвале, трубы текут", "текут трубы"));
+	assert_true(grouping_dice(a, b) == 0.8);
+	assert_true(grouping_dice(a, a) == 1.0);
+	assert_true(grouping_dice(a, e) == 0.0 && grouping_dice(e, e) == 0.0);
+	grouping_text_free(a);
+	grouping_text_free(b);
+	grouping_text_free(e);
+}
+
 static void test_address_key(void **state)
 {
 	(void)state;
@@ -80,6 +100,7 @@ int main(void)
 	        cmocka_unit_test(test_same_problem_is_similar),
 	        cmocka_unit_test(test_other_problem_is_not),
 	        cmocka_unit_test(test_empty_texts),
+	        cmocka_unit_test(test_stem_sets),
 	        cmocka_unit_test(test_address_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
