@@ -222,6 +222,37 @@ struct db *service_database(struct service *svc, const struct db_migration *migr
 	return db;
 }
 
+static struct kafka_options kafka_options_of(const struct service *svc)
+{
+	return (struct kafka_options){svc->settings.kafka_brokers, svc->name,
+	                              svc->settings.kafka_options};
+}
+
+struct kafka_producer *service_kafka_producer(struct service *svc)
+{
+	char err[512];
+	struct kafka_options ko = kafka_options_of(svc);
+	struct kafka_producer *p = kafka_producer_new(&ko, err, sizeof(err));
+
+	if (!p)
+		log_error("cannot create the Kafka producer", "{s:s}", "error", err);
+	return p;
+}
+
+struct kafka_consumer *service_kafka_consumer(struct service *svc, const char *topic,
+                                              const char *group)
+{
+	char err[512];
+	struct kafka_options ko = kafka_options_of(svc);
+	const char *topics[] = {topic, NULL};
+	struct kafka_consumer *c = kafka_consumer_new(&ko, group, topics, err, sizeof(err));
+
+	if (!c)
+		log_error("cannot create the Kafka consumer", "{s:s, s:s}", "topic", topic, "error",
+		          err);
+	return c;
+}
+
 void service_ready_kafka_producer(struct service *svc, struct kafka_producer *p)
 {
 	http_server_ready_check(svc->http, "kafka", check_kafka_producer, p);

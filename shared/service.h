@@ -94,6 +94,14 @@ struct db *service_database(struct service *svc, const struct db_migration *migr
 /* Adds the readiness check "postgres" (PQping of DATABASE_URL). */
 void service_ready_postgres(struct service *svc);
 
+/* The service's Kafka clients, from the common settings (KAFKA_BROKERS, KAFKA_OPTIONS; the
+ * service's name as client id): a producer, and a consumer of `topic` in `group`. NULL, with
+ * the reason logged, when one cannot be created (a bad KAFKA_OPTIONS entry): the service then
+ * exits with status 2, as for any bad configuration. */
+struct kafka_producer *service_kafka_producer(struct service *svc);
+struct kafka_consumer *service_kafka_consumer(struct service *svc, const char *topic,
+                                              const char *group);
+
 /* Adds a readiness check "kafka" through this producer or consumer (borrowed; must outlive the
  * HTTP server). */
 void service_ready_kafka_producer(struct service *svc, struct kafka_producer *p);

@@ -229,11 +229,8 @@ int main(int argc, char **argv)
 	db = service_database(&c.svc, collector_migrations, collector_migrations_count);
 	if (!db)
 		goto out;
-	struct kafka_options ko = {c.svc.settings.kafka_brokers, "collector",
-	                           c.svc.settings.kafka_options};
-	c.producer = kafka_producer_new(&ko, err, sizeof(err));
+	c.producer = service_kafka_producer(&c.svc);
 	if (!c.producer) {
-		log_error("cannot create the Kafka producer", "{s:s}", "error", err);
 		status = 2;
 		goto out;
 	}

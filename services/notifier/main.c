@@ -259,16 +259,12 @@ static int run_service(void)
 	if (!a.db)
 		goto out;
 	a.pool = db_pool_new(a.svc.settings.database_url, (int)s->pool_size);
-	struct kafka_options ko = {a.svc.settings.kafka_brokers, "notifier",
-	                           a.svc.settings.kafka_options};
-	const char *topics[] = {s->input_topic, NULL};
-	producer = kafka_producer_new(&ko, err, sizeof(err));
+	producer = service_kafka_producer(&a.svc);
 	if (producer)
-		dead_producer = kafka_producer_new(&ko, err, sizeof(err));
+		dead_producer = service_kafka_producer(&a.svc);
 	if (dead_producer)
-		consumer = kafka_consumer_new(&ko, s->group, topics, err, sizeof(err));
+		consumer = service_kafka_consumer(&a.svc, s->input_topic, s->group);
 	if (!consumer) {
-		log_error("cannot create the Kafka clients", "{s:s}", "error", err);
 		status = 2;
 		goto out;
 	}
