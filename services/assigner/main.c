@@ -313,14 +313,10 @@ static int run_service(void)
 		status = 2;
 		goto out;
 	}
-	struct kafka_options ko = {a.svc.settings.kafka_brokers, "assigner",
-	                           a.svc.settings.kafka_options};
-	const char *topics[] = {a.settings.input_topic, NULL};
-	a.producer = kafka_producer_new(&ko, err, sizeof(err));
+	a.producer = service_kafka_producer(&a.svc);
 	if (a.producer)
-		consumer = kafka_consumer_new(&ko, a.settings.group, topics, err, sizeof(err));
+		consumer = service_kafka_consumer(&a.svc, a.settings.input_topic, a.settings.group);
 	if (!consumer) {
-		log_error("cannot create the Kafka clients", "{s:s}", "error", err);
 		status = 2;
 		goto out;
 	}
