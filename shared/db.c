@@ -579,18 +579,11 @@ struct db_pool *db_pool_new(const char *url, int size)
 
 struct db *db_pool_acquire(struct db_pool *pool, int timeout_ms, char *err, size_t errlen)
 {
-	struct timespec until;
+	struct timespec until = time_after_ms(CLOCK_REALTIME, timeout_ms);
 	struct db *db = NULL;
 	bool open_new = false;
 	int64_t deadline = time_mono_ms() + timeout_ms;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&pool->lock);
 	while (pool->nfree == 0 && pool->opened >= pool->size) {
 		if (pthread_cond_timedwait(&pool->freed, &pool->lock, &until) == ETIMEDOUT)

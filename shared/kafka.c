@@ -879,7 +879,6 @@ static void destroy_bounded(rd_kafka_t *rk)
 	struct destroying *d = xcalloc(1, sizeof(*d));
 	pthread_t t;
 	pthread_condattr_t ca;
-	struct timespec until;
 
 	d->rk = rk;
 	pthread_mutex_init(&d->lock, NULL);
@@ -892,8 +891,7 @@ static void destroy_bounded(rd_kafka_t *rk)
 	} else {
 		pthread_detach(t);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += DESTROY_WAIT_MS / 1000;
+	struct timespec until = time_after_ms(CLOCK_MONOTONIC, DESTROY_WAIT_MS);
 	pthread_mutex_lock(&d->lock);
 	while (!d->done && pthread_cond_timedwait(&d->done_cond, &d->lock, &until) == 0)
 		;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -23,6 +22,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 /* Threads serving HTTP: two, so a slow readiness check (a ping timing out) never holds up a
@@ -284,15 +284,8 @@ struct drain_watchdog {
 static void *watch_drain(void *arg)
 {
 	struct drain_watchdog *w = arg;
-	struct timespec until;
+	struct timespec until = time_after_ms(CLOCK_MONOTONIC, w->timeout_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(w->timeout_ms / 1000);
-	until.tv_nsec += (long)(w->timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&w->lock);
 	while (!w->disarmed) {
 		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT &&

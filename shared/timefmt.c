@@ -203,3 +203,17 @@ int64_t time_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
 }
+
+struct timespec time_after_ms(clockid_t clock, int64_t ms)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * Parses "2026-11-28T06:20:57Z", "2026-11-28T13:20:57.5+07:00", lower-case t/z, and a space
@@ -27,5 +28,9 @@ int64_t time_now_ms(void);
 
 /* Monotonic clock in ms, for intervals and timeouts. */
 int64_t time_mono_ms(void);
+
+/* The time ms (>= 0) from now on `clock`, as pthread_cond_timedwait takes a deadline (on
+ * CLOCK_MONOTONIC for a condition variable whose attribute names that clock). */
+struct timespec time_after_ms(clockid_t clock, int64_t ms);
 
 #endif

@@ -127,19 +127,18 @@ static bool answered_first(struct fake_world *w, const char *method, const char 
 	int status;
 	bool answered = fake_answer_fault(fault, "application/json; charset=utf-8", resp, &status);
 
-	if (!answered && status)
-		geo_error(resp, status, "injected fault");
-	else if (!answered && (!name || !known_jurisdiction(w, name)))
-		geo_error(resp, 404, "no such jurisdiction");
-	else if (!answered && listing) {
-		*listing = fault; /* its "limit" and "newest_first", if any, shape the answer */
-		return false;
-	} else if (!answered) {
+	if (answered || status || !name || !known_jurisdiction(w, name)) {
+		if (!answered)
+			geo_error(resp, status ? status : 404,
+			          status ? "injected fault" : "no such jurisdiction");
 		json_decref(fault);
-		return false;
+		return true;
 	}
-	json_decref(fault);
-	return true;
+	if (listing)
+		*listing = fault; /* its "limit" and "newest_first", if any, shape the answer */
+	else
+		json_decref(fault);
+	return false;
 }
 
 /* Reads an optional date filter; false (with a 400 answered) when present but not valid. */

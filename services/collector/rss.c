@@ -373,16 +373,17 @@ static char *absolute_link(const char *link, const char *base)
  */
 static char *item_id(const struct raw_item *r, const char *url, const char *feed_name)
 {
-	const char *global = r->id && has_uri_scheme(r->id) ? r->id : r->id ? NULL : url;
-	char *id;
+	const char *global = r->id ? (has_uri_scheme(r->id) ? r->id : NULL) : url;
+	char *local, *scoped;
 
 	if (global)
 		return strlen(global) <= RSS_MAX_GUID ? xstrdup(global) : hash_id(global, "");
 	if (r->id && strlen(feed_name) + 1 + strlen(r->id) <= RSS_MAX_GUID)
 		return xasprintf("%s/%s", feed_name, r->id);
-	id = r->id ? hash_id(r->id, "") : hash_id(r->title ? r->title : "", r->body ? r->body : "");
-	char *scoped = xasprintf("%s/%s", feed_name, id);
-	free(id);
+	local = r->id ? hash_id(r->id, "")
+	              : hash_id(r->title ? r->title : "", r->body ? r->body : "");
+	scoped = xasprintf("%s/%s", feed_name, local);
+	free(local);
 	return scoped;
 }
 

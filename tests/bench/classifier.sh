@@ -25,62 +25,10 @@ pin=""
 command -v taskset >/dev/null 2>&1 && taskset -c "$CPU" true 2>/dev/null && pin="taskset -c $CPU"
 
 # ---- classifier -----------------------------------------------------------------------------
-# The texts are copied as the JSON string literals they are in the sources, so no JSON tool is
-# needed. Round 0 is the texts as written; each later round adds one of a few closing phrases
-# and a house number, so that no two lines of a round are the same text.
-awk -v n="$N" '
-function literal(s, key,    at, rest) {
-	at = index(s, "\"" key "\":")
-	if (at == 0)
-		return ""
-	rest = substr(s, at + length(key) + 3)
-	sub(/^ */, "", rest)
-	if (!match(rest, /^"([^"\\]|\\.)*"/))
-		return ""
-	return substr(rest, 1, RLENGTH)
-}
-function number(s, key,    at, rest) {
-	at = index(s, "\"" key "\":")
-	if (at == 0)
-		return ""
-	rest = substr(s, at + length(key) + 3)
-	sub(/^ */, "", rest)
-	if (!match(rest, /^-?[0-9]+(\.[0-9]+)?/))
-		return ""
-	return substr(rest, 1, RLENGTH)
-}
-BEGIN { m = 0 }
-{
-	t = literal($0, "text")
-	if (t == "")
-		next
-	text[m] = substr(t, 2, length(t) - 2)
-	c = index($0, "\"community\":")
-	community[m] = c ? literal(substr($0, c), "name") : ""
-	lat[m] = number($0, "lat")
-	lon[m] = number($0, "lon")
-	m++
-}
-END {
-	split("Примите меры!|Сколько можно?|Просим разобраться.|Фото в комментариях.|" \
-	      "Уже писали, ответа нет.|Помогите, пожалуйста|Администрация, ответьте!|" \
-	      "Жители дома", tails, "|")
-	for (i = 0; i < n; i++) {
-		k = i % m
-		round = int(i / m)
-		t = text[k]
-		if (round > 0)
-			t = t " " tails[1 + (round + k) % 8] " д. " (1 + (round * 7 + k) % 150)
-		line = "{\"schema\":\"message.v1\",\"id\":\"bench:" i "\",\"source\":\"bench\"," \
-		       "\"external_id\":\"" i "\",\"text\":\"" t "\",\"posted_at\":" \
-		       "\"2026-11-28T00:00:00Z\",\"received_at\":\"2026-11-28T00:00:01Z\""
-		if (community[k] != "")
-			line = line ",\"community\":{\"name\":" community[k] "}"
-		if (lat[k] != "" && lon[k] != "")
-			line = line ",\"location\":{\"lat\":" lat[k] ",\"lon\":" lon[k] "}"
-		print line "}"
-	}
-}' services/classifier/data/corpus.ndjson deploy/demo/khakassia_posts.ndjson >"$WORK/messages.ndjson"
+# The project's texts as message.v1 lines (tests/bench/posts.awk reads them,
+# classifier_input.awk writes them).
+awk -v n="$N" -f tests/bench/posts.awk -f tests/bench/classifier_input.awk \
+	services/classifier/data/corpus.ndjson deploy/demo/khakassia_posts.ndjson >"$WORK/messages.ndjson"
 
 bytes=$(wc -c <"$WORK/messages.ndjson")
 

@@ -194,41 +194,7 @@ bench_header() {
 # External ids are BENCH_TAG-<i> (default <section>-<pid>), posted at BENCH_POSTED_AT.
 bench_items() {
 	awk -v n="$1" -v full="${3:-}" -v tag="${BENCH_TAG:-$SECTION-$$}" \
-		-v posted="${BENCH_POSTED_AT:-2026-11-28T00:00:00Z}" '
-	BEGIN { m = 0 }
-	function literal(s, key,    at, rest) {
-		at = index(s, "\"" key "\":")
-		if (at == 0)
-			return ""
-		rest = substr(s, at + length(key) + 3)
-		if (!match(rest, /^"([^"\\]|\\.)*"/))
-			return ""
-		return substr(rest, 1, RLENGTH)
-	}
-	{
-		t = literal($0, "text")
-		if (t == "")
-			next
-		text[m] = substr(t, 2, length(t) - 2)
-		c = index($0, "\"community\":")
-		community[m] = c ? literal(substr($0, c), "name") : ""
-		m++
-	}
-	END {
-		for (i = 0; i < n; i++) {
-			k = i % m
-			t = text[k]
-			if (i >= m)
-				t = t " д. " (1 + int(i / m) % 150)
-			line = "{"
-			if (full != "")
-				line = line "\"schema\":\"message.v1\",\"id\":\"http:" tag "-" i "\"," \
-				       "\"received_at\":\"2026-11-28T00:00:01Z\","
-			line = line "\"source\":\"http\",\"external_id\":\"" tag "-" i "\",\"text\":\"" t \
-			       "\",\"posted_at\":\"" posted "\""
-			if (community[k] != "")
-				line = line ",\"community\":{\"name\":" community[k] "}"
-			print line "}"
-		}
-	}' deploy/demo/khakassia_posts.ndjson >"$2"
+		-v posted="${BENCH_POSTED_AT:-2026-11-28T00:00:00Z}" \
+		-f tests/bench/posts.awk -f tests/bench/items.awk \
+		deploy/demo/khakassia_posts.ndjson >"$2"
 }

@@ -304,6 +304,24 @@ static void test_clocks(void **state)
 	assert_true(time_mono_ms() >= m1);
 }
 
+/* A deadline ms ahead on the clock asked for, its nanoseconds always below one second. */
+static void test_deadlines(void **state)
+{
+	(void)state;
+	static const int64_t ahead[] = {0, 1, 999, 1000, 1999, 2500, 3600000};
+	for (size_t i = 0; i < sizeof(ahead) / sizeof(ahead[0]); i++) {
+		int64_t before = time_mono_ms();
+		struct timespec t = time_after_ms(CLOCK_MONOTONIC, ahead[i]);
+		int64_t after = time_mono_ms();
+		int64_t at = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+		assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+		assert_true(at >= before + ahead[i] - 1 && at <= after + ahead[i] + 1);
+	}
+	struct timespec wall = time_after_ms(CLOCK_REALTIME, 5000);
+	int64_t wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+	assert_true(wall_ms - time_now_ms() > 4000 && wall_ms - time_now_ms() <= 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +339,7 @@ int main(void)
 	        cmocka_unit_test(test_format_matches_gmtime),
 	        cmocka_unit_test(test_round_trip_edges),
 	        cmocka_unit_test(test_clocks),
+	        cmocka_unit_test(test_deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
